@@ -1,0 +1,104 @@
+"""Command-line interface: ``flask --app wsgi setup | db … | accounts … | demo …``."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from exchange.db import db
+
+db_cli = AppGroup("db", help="Database migrations (Alembic).")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest)."""
+    from exchange.migrate import upgrade
+
+    with db.engine.begin() as connection:
+        upgrade(connection, revision)
+    click.echo(f"database at {revision}: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Autogenerate a new revision from the models (for developers)."""
+    from alembic import command
+
+    from exchange.migrate import alembic_config
+
+    with db.engine.begin() as connection:
+        command.revision(alembic_config(connection), message=message, autogenerate=True)
+
+
+@click.command("setup")
+@with_appcontext
+def setup() -> None:
+    """Prepare the instance folder: migrate the database and create missing keys. Safe to run again."""
+    from exchange.keys import ensure_keys
+    from exchange.migrate import upgrade
+
+    with db.engine.begin() as connection:
+        upgrade(connection)
+    for line in ensure_keys(current_app):
+        click.echo(line)
+    click.echo(f"instance folder: {current_app.instance_path}")
+
+
+accounts_cli = AppGroup("accounts", help="Accounts and API keys.")
+
+
+@accounts_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["village", "township", "county", "bank", "bidder", "admin"]))
+@click.option("--name", "display_name", required=True, help="Display name.")
+@click.option("--division", "division_code", help="Jurisdiction code (staff roles).")
+@click.option("--institution", help="Bank name (bank role).")
+@click.password_option()
+def accounts_create(username, role, display_name, division_code, institution, password) -> None:
+    """Create an account."""
+    from exchange.accounts.models import Role
+    from exchange.accounts.operations import AccountError, create_account
+    from exchange.audit import operations as audit
+    from exchange.divisions.models import Division
+
+    division = None
+    if division_code:
+        division = db.session.scalar(select(Division).where(Division.code == division_code))
+        if division is None:
+            raise click.BadParameter(f"行政区划代码 {division_code} 不存在 (unknown division code)", param_hint="--division")
+    try:
+        account = create_account(username, password, Role(role), display_name, division, institution)
+    except AccountError as error:
+        raise click.UsageError(f"{error.code} ({error.field}): {error.message}") from None
+    audit.record("account.create", "account", account.id, detail={"role": role, "via": "cli"})
+    db.session.commit()
+    click.echo(f"created {account.username} ({role})")
+
+
+@accounts_cli.command("api-key")
+@click.argument("username")
+@click.argument("name")
+def accounts_api_key(username: str, name: str) -> None:
+    """Create an API key for USERNAME and print it once."""
+    from exchange.accounts.models import Account
+    from exchange.accounts.operations import create_api_key
+
+    account = db.session.scalar(select(Account).where(Account.username == username))
+    if account is None:
+        raise click.BadParameter(f"no account {username}", param_hint="USERNAME")
+    _key, secret = create_api_key(account, name)
+    db.session.commit()
+    click.echo(secret)
+
+
+def init_app(app: Flask) -> None:
+    from exchange.demo.cli import demo_cli
+
+    app.cli.add_command(db_cli)
+    app.cli.add_command(setup)
+    app.cli.add_command(accounts_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,27 @@
+"""Configuration defaults. Everything here may be overridden from the environment:
+``DATABASE_URL``, ``SECRET_KEY``, ``EXCHANGE_INSTANCE_PATH`` directly, anything else as ``EXCHANGE_<NAME>``."""
+from __future__ import annotations
+
+DEFAULTS = {
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LANGUAGES": ["zh_CN", "en"],
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,  # village intranets often run plain HTTP; set EXCHANGE_SESSION_COOKIE_SECURE=true behind TLS
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    "LEDGER_ORIGIN": "kaijiang.exchange.example/ledger",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # flask-smorest / OpenAPI
+    "API_TITLE": "农村产权交易平台 API (Rural property rights exchange)",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}

@@ -1,0 +1,36 @@
+"""``flask --app wsgi demo load|accounts``."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from exchange.db import db
+from exchange.demo import data
+
+demo_cli = AppGroup("demo", help="The demo dataset (开江县, synthetic people and land).")
+
+
+def print_accounts() -> None:
+    click.echo(f"demo accounts (password for all: {data.DEMO_PASSWORD}):")
+    for username, role, name, _division, _institution in data.DEMO_ACCOUNTS:
+        click.echo(f"  {username:<10} {role:<9} {name}")
+
+
+@demo_cli.command("load")
+def load() -> None:
+    """Load the demo dataset into an empty database; does nothing if it is already there."""
+    from exchange.demo.operations import is_loaded, load_demo
+
+    if is_loaded():
+        click.echo("demo data already loaded; nothing changed")
+    else:
+        counts = load_demo()
+        db.session.commit()
+        click.echo("demo data loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print_accounts()
+
+
+@demo_cli.command("accounts")
+def accounts() -> None:
+    """Print the demo accounts."""
+    print_accounts()

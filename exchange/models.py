@@ -1,0 +1,13 @@
+"""Imports every model module so that Base.metadata knows all tables (Alembic, create_all in tools)."""
+from __future__ import annotations
+
+from exchange.accounts import models as _accounts  # noqa: F401
+from exchange.audit import models as _audit  # noqa: F401
+from exchange.db import Base
+from exchange.divisions import models as _divisions  # noqa: F401
+from exchange.registry import models as _registry  # noqa: F401
+
+
+def all_metadata():
+    """The app's tables."""
+    return [Base.metadata]
