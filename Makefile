@@ -38,7 +38,7 @@ $(VENV)/.test: pyproject.toml | $(VENV)/bin/python
 	touch $@ $(VENV)/.runtime
 
 translations $(MO): exchange/translations/en/LC_MESSAGES/messages.po | $(VENV)/.runtime
-	$(VENV)/bin/pybabel compile -q -d exchange/translations -D messages
+	$(VENV)/bin/pybabel compile -d exchange/translations -D messages
 
 # Refresh the English catalogue after adding user-visible strings (then translate the new entries).
 extract-messages: $(VENV)/.test
