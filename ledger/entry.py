@@ -1,0 +1,109 @@
+"""Ledger entries: RFC 8785 (JCS) canonical JSON, the exact bytes that are hashed into the tree."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import rfc8785
+
+ENTRY_VERSION = 1
+
+KINDS = {
+    "registration": "登记 — a right, asset, holder or member is first recorded",
+    "correction": "更正 — a new entry that supersedes an earlier one, with a reason",
+    "transfer": "流转 — a right passes to another holder (lease, sub-contract, assignment)",
+    "pledge": "抵押 — a right is pledged to a bank",
+    "release": "解押 — a pledge is released",
+    "freeze": "查封 — a right is frozen (court order, dispute)",
+    "unfreeze": "解封 — a freeze is lifted",
+    "expiry": "到期 — a right ends at its term",
+    "listing": "挂牌 — a step of a listing on the exchange",
+    "resolution": "决议 — a members' resolution of a collective",
+    "membership": "成员 — a change in a collective's membership roll",
+    "shares": "股份 — a quantification, transfer, exit or pledge of shares",
+    "distribution": "分配 — an income distribution of a collective",
+    "certificate": "鉴证 — a certificate issued from earlier entries",
+    "key": "密钥 — the log's own key or policy changed",
+}
+
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[\dXx](?![0-9A-Za-z])")
+_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+class EntryError(ValueError):
+    """An entry the ledger refuses to record."""
+
+
+def _is_resident_id(text: str) -> bool:
+    """GB 11643 check character: a clear 18-character resident ID number."""
+    total = sum(int(d) * w for d, w in zip(text[:17], _WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == text[17].upper()
+
+
+def _refuse_clear_identifiers(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        for match in _RESIDENT_ID.finditer(value):
+            if _is_resident_id(match.group()):
+                raise EntryError(
+                    f"{path} holds a resident ID number in clear; record its masked form or keyed hash"
+                )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _refuse_clear_identifiers(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _refuse_clear_identifiers(item, f"{path}[{i}]")
+
+
+def canonical(value: Any) -> bytes:
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise EntryError(f"entry is not representable as canonical JSON: {exc}") from exc
+
+
+def make_entry(
+    kind: str,
+    subjects: Sequence[Mapping[str, str]],
+    actor: Mapping[str, Any],
+    data: Mapping[str, Any],
+    at: datetime,
+) -> bytes:
+    """The canonical bytes of one entry.
+
+    ``subjects`` are the objects the change concerns (``{"type": "parcel", "id": "…"}``);
+    ``actor`` names the acting account's role and jurisdiction (``division``).
+    """
+    if kind not in KINDS:
+        raise EntryError(f"unknown entry kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    if not subjects or any(not s.get("type") or not s.get("id") for s in subjects):
+        raise EntryError("an entry must name at least one subject, each with a type and an id")
+    if not actor.get("role") or "division" not in actor:
+        raise EntryError("an entry must name the acting role and its jurisdiction (division)")
+    if at.tzinfo is None:
+        raise EntryError("entry time must carry a time zone")
+    value = {
+        "v": ENTRY_VERSION,
+        "kind": kind,
+        "subjects": [dict(s) for s in subjects],
+        "actor": dict(actor),
+        "data": dict(data),
+        "time": at.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+    }
+    _refuse_clear_identifiers(value, "entry")
+    return canonical(value)
+
+
+def decode(entry: bytes) -> dict[str, Any]:
+    """Parse entry bytes, insisting that they are exactly the canonical form."""
+    try:
+        value = json.loads(entry.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EntryError(f"entry is not UTF-8 JSON: {exc}") from exc
+    if not isinstance(value, dict) or canonical(value) != entry:
+        raise EntryError("entry bytes are not canonical RFC 8785 JSON")
+    return value
