@@ -97,8 +97,10 @@ def accounts_api_key(username: str, name: str) -> None:
 
 def init_app(app: Flask) -> None:
     from exchange.demo.cli import demo_cli
+    from exchange.ledger_app.cli import ledger_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(setup)
     app.cli.add_command(accounts_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(ledger_cli)

@@ -17,6 +17,10 @@ DEFAULTS = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
     "LEDGER_ORIGIN": "kaijiang.exchange.example/ledger",
+    # Witnesses the platform runs itself (the county exchange and the provincial centre) and how many
+    # cosignatures a verifier must see. An outside witness can be added with `flask ledger witness init`.
+    "LEDGER_WITNESSES": ["witness.kaijiang.exchange.example", "witness.sichuan.exchange.example"],
+    "LEDGER_WITNESS_QUORUM": 1,
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # flask-smorest / OpenAPI
     "API_TITLE": "农村产权交易平台 API (Rural property rights exchange)",

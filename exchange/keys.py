@@ -9,4 +9,8 @@ def ensure_keys(app: Flask) -> list[str]:
     lines = []
     pii = app.extensions["pii"]  # created with its keys at start-up
     lines.append("personal-data keys: ok" if pii else "personal-data keys: missing")
+    from exchange.ledger_app.service import ensure_ledger_keys
+
+    lines += ensure_ledger_keys(app.config["LEDGER_ORIGIN"], app.config["LEDGER_WITNESSES"],
+                                app.config["LEDGER_WITNESS_QUORUM"])
     return lines

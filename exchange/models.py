@@ -9,5 +9,7 @@ from exchange.registry import models as _registry  # noqa: F401
 
 
 def all_metadata():
-    """The app's tables."""
-    return [Base.metadata]
+    """The app's tables and the ledger's (which lives in its own package, on SQLAlchemy Core)."""
+    from ledger.storage import metadata as ledger_metadata
+
+    return [Base.metadata, ledger_metadata]

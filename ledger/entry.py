@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import rfc8785
@@ -39,7 +39,16 @@ class EntryError(ValueError):
 
 
 def _is_resident_id(text: str) -> bool:
-    """GB 11643 check character: a clear 18-character resident ID number."""
+    """A clear 18-character resident ID number: a real birth date and the GB 11643 check character.
+
+    The birth date keeps 18-digit codes such as a household's 承包方编码 from being mistaken for one.
+    """
+    try:
+        born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        return False
+    if not 1900 <= born.year <= 2100:
+        return False
     total = sum(int(d) * w for d, w in zip(text[:17], _WEIGHTS, strict=True))
     return "10X98765432"[total % 11] == text[17].upper()
 

@@ -60,7 +60,7 @@ class Verifier:
 
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # base64 may itself contain "+"
         if len(parts) != 3:
             raise NoteError("a verifier key has the form <name>+<8 hex digits>+<base64 key>")
         name, hex_id, material = parts
@@ -116,7 +116,7 @@ class Signer:
 
     @classmethod
     def from_skey(cls, skey: str) -> Signer:
-        parts = skey.strip().split("+")
+        parts = skey.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("a signer key has the form PRIVATE+KEY+<name>+<8 hex digits>+<base64 key>")
         name, hex_id, material = parts[2:]

@@ -70,7 +70,12 @@ def init_app(app: Flask) -> None:
             "apiKey": {"type": "http", "scheme": "bearer", "description": "API key (rpx_…) from /account/api-keys"},
         }},
     })
+    from exchange.ledger_app.api import blp as ledger_blp
+    from exchange.ledger_app.views import bp as ledger_pages
+
     api.register_blueprint(core_blp, url_prefix="/api/v1")
+    api.register_blueprint(ledger_blp, url_prefix="/api/v1/ledger")
+    app.register_blueprint(ledger_pages)
     for blueprint in app.blueprints.values():
         if blueprint.name in API_BLUEPRINTS:
             csrf.exempt(blueprint)
@@ -111,7 +116,7 @@ def init_app(app: Flask) -> None:
         return None
 
 
-API_BLUEPRINTS = {"core"}
+API_BLUEPRINTS = {"core", "ledger_api"}
 
 
 def _as_http(error: DomainError, locale: str) -> HTTPException:

@@ -24,8 +24,13 @@ def load() -> None:
     if is_loaded():
         click.echo("demo data already loaded; nothing changed")
     else:
+        from exchange.ledger_app.service import publish_checkpoint
+
         counts = load_demo()
         db.session.commit()
+        checkpoint = publish_checkpoint()
+        db.session.commit()
+        counts["checkpoint_size"] = checkpoint.tree_size
         click.echo("demo data loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print_accounts()
 

@@ -13,6 +13,7 @@ from exchange.db import db
 from exchange.demo import data
 from exchange.divisions.models import Division, DivisionLevel
 from exchange.identifiers import mask_resident_id
+from exchange.ledger_app.service import record_many
 from exchange.registry.models import (
     AssetClass, Collective, CollectiveAsset, Homestead, Household, LandClass, Parcel, Person,
 )
@@ -121,10 +122,52 @@ def load_demo() -> dict[str, int]:
     db.session.add_all(households + persons + parcels + homesteads + assets)
     db.session.flush()
 
+    ledger_entries = _registration_entries(collectives.values(), households, parcels, homesteads, assets)
+    record_many(ledger_entries, by={"role": "system", "division": data.COUNTY[0], "account": "demo-import"})
+
     codes = {d.code: d for d in [*villages.values(), *{v.parent for v in villages.values()},
                                  *{v.parent.parent for v in villages.values()}]}
     for username, role, name, division_code, institution in data.DEMO_ACCOUNTS:
         create_account(username, data.DEMO_PASSWORD, Role(role), name, codes.get(division_code), institution)
     return {"divisions": len(codes) + len(groups), "collectives": len(collectives), "households": len(households),
             "persons": len(persons), "parcels": len(parcels), "homesteads": len(homesteads),
-            "collective_assets": len(assets), "accounts": len(data.DEMO_ACCOUNTS)}
+            "collective_assets": len(assets), "accounts": len(data.DEMO_ACCOUNTS),
+            "ledger_entries": len(ledger_entries)}
+
+
+def mask_name(name: str) -> str:
+    """A person's name as the public ledger shows it: 张*明, 李*."""
+    return name[0] + "*" * max(len(name) - 2, 1) + (name[-1] if len(name) > 2 else "")
+
+
+def _registration_entries(collectives, households, parcels, homesteads, assets) -> list:
+    """One registration entry per collective, household, parcel, homestead and asset (确权登记 results)."""
+    entries = []
+    for c in collectives:
+        entries.append(("registration", [{"type": "collective", "id": c.credit_code}],
+                        {"object": "collective", "name": c.name, "division": c.division.code}))
+    for h in households:
+        entries.append(("registration", [{"type": "household", "id": h.code}], {
+            "object": "household", "head": mask_name(h.head_name), "group": h.division.code,
+            "collective": h.collective.credit_code,
+            "members": [{"name": mask_name(p.name), "relation": p.relation, "id_masked": p.id_number_masked,
+                         "id_hash": p.id_number_hash} for p in h.members],
+        }))
+    for p in parcels:
+        entries.append(("registration", [{"type": "parcel", "id": p.code}], {
+            "object": "parcel", "name": p.name, "group": p.division.code, "collective": p.collective.credit_code,
+            "area_m2": str(p.area_m2), "land_class": p.land_class.value, "land_use": p.land_use,
+            "basic_farmland": p.basic_farmland, "boundaries": p.boundaries,
+        }))
+    for h in homesteads:
+        entries.append(("registration", [{"type": "homestead", "id": h.code}, {"type": "household", "id": h.household.code}], {
+            "object": "homestead", "area_m2": str(h.area_m2), "house_floor_area_m2": str(h.house_floor_area_m2),
+            "structure": h.house_structure, "collective": h.collective.credit_code,
+        }))
+    for a in assets:
+        entries.append(("registration", [{"type": "collective_asset", "id": a.code}], {
+            "object": "collective_asset", "name": a.name, "class": a.asset_class.value, "category": a.category,
+            "area_m2": str(a.area_m2) if a.area_m2 is not None else None, "book_value": str(a.book_value),
+            "collective": a.collective.credit_code,
+        }))
+    return entries
