@@ -34,6 +34,37 @@ def db_revision(message: str) -> None:
         command.revision(alembic_config(connection), message=message, autogenerate=True)
 
 
+def app_role_grants(role: str) -> list[str]:
+    """PostgreSQL grants for the role the running application connects as.
+
+    The tables belong to the role that runs migrations; the application role may read and write
+    the registry tables but may only SELECT and INSERT ledger rows (no UPDATE, DELETE, TRUNCATE).
+    """
+    from exchange.models import all_metadata
+    from ledger.storage import APPEND_ONLY_TABLES
+
+    quoted = '"' + role.replace('"', '""') + '"'
+    tables = sorted(t.name for metadata in all_metadata() for t in metadata.sorted_tables)
+    statements = [f"GRANT USAGE ON SCHEMA public TO {quoted}"]
+    for table in tables:
+        if table in APPEND_ONLY_TABLES:
+            statements.append(f"REVOKE ALL ON {table} FROM {quoted}")
+            statements.append(f"GRANT SELECT, INSERT ON {table} TO {quoted}")
+        else:
+            statements.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {quoted}")
+    statements.append(f"GRANT SELECT ON alembic_version TO {quoted}")
+    statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+    return statements
+
+
+@db_cli.command("app-role-grants")
+@click.argument("role")
+def db_app_role_grants(role: str) -> None:
+    """Print the PostgreSQL GRANTs for the application role ROLE (run them as the tables' owner)."""
+    for statement in app_role_grants(role):
+        click.echo(statement + ";")
+
+
 @click.command("setup")
 @with_appcontext
 def setup() -> None:
