@@ -21,6 +21,12 @@ DEFAULTS = {
     # cosignatures a verifier must see. An outside witness can be added with `flask ledger witness init`.
     "LEDGER_WITNESSES": ["witness.kaijiang.exchange.example", "witness.sichuan.exchange.example"],
     "LEDGER_WITNESS_QUORUM": 1,
+    # Rules whose figures vary by place (domain.md §3). Verify against the current provincial regulations.
+    "LEASE_MAX_YEARS": 20,  # 民法典 Art 705
+    "LAND_CAPITAL_REVIEW_AREA_M2": 100 * 10000 / 15,  # companies over 100 亩 go to county review (Art 45)
+    "HOMESTEAD_AREA_PER_PERSON_M2": 30,  # 四川: 每人 20–30 m²
+    "HOMESTEAD_MIN_PERSONS": 3,  # households of up to three count as three
+    "HOMESTEAD_MAX_PERSONS": 5,  # … and of five or more as five
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # flask-smorest / OpenAPI
     "API_TITLE": "农村产权交易平台 API (Rural property rights exchange)",

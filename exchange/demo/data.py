@@ -93,3 +93,22 @@ def collective_credit_code(village_code: str) -> str:
 
     first17 = "N2" + village_code[:6] + "MA" + village_code[-6:] + "1"
     return first17 + uscc_check_char(first17)
+
+
+def organisation_credit_code(kind_digits: str, serial: str) -> str:
+    """A synthetic unified social credit code (91… company, 93… co-operative, 92… individual business)."""
+    from exchange.identifiers import uscc_check_char
+
+    first17 = (kind_digits + "511723" + "MA" + serial).ljust(17, "0")[:17]
+    return first17 + uscc_check_char(first17)
+
+
+ORGANISATIONS = [
+    # name, kind, credit-code prefix, serial
+    ("四川开江农村商业银行", "bank", "91", "62000001"),
+    ("开江县绿源家庭农场", "family_farm", "92", "6F000002"),
+    ("四川巴山生态农业有限公司", "company", "91", "6A000003"),
+    ("开江县金山粮油专业合作社", "cooperative", "93", "6C000004"),
+]
+CONTRACT_START = (1998, 1, 1)  # second-round contracts (二轮承包) …
+CONTRACT_END = (2057, 12, 31)  # … extended by another 30 years (延包)

@@ -7,6 +7,8 @@ and ``<instance>/keys/witnesses`` (the witnesses the platform runs), the publish
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -136,8 +138,23 @@ def rotate_log_key(overlap: timedelta) -> tuple[str, str]:
     return signer.verifier.vkey, (now + overlap).isoformat()
 
 
+_acting_as: contextvars.ContextVar[dict | None] = contextvars.ContextVar("ledger_acting_as", default=None)
+
+
+@contextlib.contextmanager
+def ledger_actor(who: Mapping[str, Any]):
+    """Record entries made inside the block as done by ``who`` (imports and CLI tools acting for an office)."""
+    token = _acting_as.set(dict(who))
+    try:
+        yield
+    finally:
+        _acting_as.reset(token)
+
+
 def actor() -> dict[str, Any]:
     """The acting account's role and jurisdiction, as an entry records them."""
+    if _acting_as.get() is not None:
+        return dict(_acting_as.get())
     if has_request_context() and current_user.is_authenticated:
         return {
             "role": current_user.role.value,
@@ -153,11 +170,44 @@ def record(kind: str, subjects: Sequence[Mapping[str, str]], data: Mapping[str, 
     return record_many([(kind, subjects, data)], by=by, at=at)[0]
 
 
+_batch: contextvars.ContextVar[tuple[int, list] | None] = contextvars.ContextVar("ledger_batch", default=None)
+
+
+@contextlib.contextmanager
+def ledger_batch():
+    """Collect the entries recorded inside the block and append them in one go at its end (bulk imports).
+
+    The append lock is taken first, so the indices handed out inside the block are the ones the entries get.
+    If the block raises, nothing is appended (and the caller's transaction rolls back).
+    """
+    if _batch.get() is not None:
+        yield
+        return
+    ledger, connection = store(), db.session.connection()
+    ledger.lock(connection)
+    base, pending = ledger.size(connection), []
+    token = _batch.set((base, pending))
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if pending:
+        indices = ledger.append(connection, pending)
+        if indices[0] != base:
+            raise RuntimeError(f"ledger grew during a batch: expected index {base}, got {indices[0]}")
+
+
 def record_many(items: Sequence[tuple[str, Sequence[Mapping[str, str]], Mapping[str, Any]]], *,
                 by: Mapping[str, Any] | None = None, at: datetime | None = None) -> list[int]:
     at = at or datetime.now(timezone.utc)
     who = dict(by or actor())
     entries = [(kind, make_entry(kind, subjects, who, data, at)) for kind, subjects, data in items]
+    batch = _batch.get()
+    if batch is not None:
+        base, pending = batch
+        first = base + len(pending)
+        pending.extend(entries)
+        return list(range(first, first + len(entries)))
     return store().append(db.session.connection(), entries)
 
 
