@@ -20,6 +20,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "registry.view": frozenset({V, T, C}),
     "registry.edit": frozenset({V, C}),
     "registry.import": frozenset({C}),
+    "registry.freeze": frozenset({C}),  # courts' and authorities' freezes are recorded by the county
+    "registry.correct": frozenset({C}),
     "collective.manage": frozenset({V}),
     "collective.view": frozenset({V, T, C}),
     "listing.submit": frozenset({V}),

@@ -75,6 +75,9 @@ def init_app(app: Flask) -> None:
 
     api.register_blueprint(core_blp, url_prefix="/api/v1")
     api.register_blueprint(ledger_blp, url_prefix="/api/v1/ledger")
+    from exchange.registry.api import blp as registry_blp
+
+    api.register_blueprint(registry_blp, url_prefix="/api/v1/registry")
     app.register_blueprint(ledger_pages)
     for blueprint in app.blueprints.values():
         if blueprint.name in API_BLUEPRINTS:
@@ -116,7 +119,7 @@ def init_app(app: Flask) -> None:
         return None
 
 
-API_BLUEPRINTS = {"core", "ledger_api"}
+API_BLUEPRINTS = {"core", "ledger_api", "registry_api"}
 
 
 def _as_http(error: DomainError, locale: str) -> HTTPException:
