@@ -96,8 +96,9 @@ def dashboard_for(account: Account) -> Dashboard:
     if account.role.is_staff:
         board.actions.append(Action(str(_l("权利登记簿")), str(_l("按地块编码、户主姓名或村名查找地块、农户和权利，查看地图和变更时间线。")),
                                     url_for("registry.search")))
-        if account.division.level.value in ("village", "group"):
-            board.actions[0].url = url_for("registry.village", code=account.division.code[:12])
+        if account.role == Role.village:
+            register = next(a for a in board.actions if a.label == str(_l("登记资产与权利")))
+            register.url = url_for("registry.village", code=account.division.code[:12])
     board.actions.append(Action(str(_l("API 密钥")), str(_l("为程序接入（如银行系统）创建和吊销 API 密钥。")),
                                 url_for("accounts.api_keys")))
     return board
