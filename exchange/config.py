@@ -27,6 +27,8 @@ DEFAULTS = {
     "HOMESTEAD_AREA_PER_PERSON_M2": 30,  # 四川: 每人 20–30 m²
     "HOMESTEAD_MIN_PERSONS": 3,  # households of up to three count as three
     "HOMESTEAD_MAX_PERSONS": 5,  # … and of five or more as five
+    "MEMBER_NOTICE_DAYS": 7,  # 成员身份确认的公示期 (days)
+    "COLLECTIVE_QUORUM_FRACTION": 0.5,  # a meeting needs more than this share of its members present
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # flask-smorest / OpenAPI
     "API_TITLE": "农村产权交易平台 API (Rural property rights exchange)",

@@ -26,7 +26,10 @@ def load() -> None:
     else:
         from exchange.ledger_app.service import publish_checkpoint
 
+        from exchange.demo.books import load_books_demo
+
         counts = load_demo()
+        counts.update(load_books_demo())
         db.session.commit()
         checkpoint = publish_checkpoint()
         db.session.commit()
