@@ -78,6 +78,9 @@ def init_app(app: Flask) -> None:
     from exchange.registry.api import blp as registry_blp
 
     api.register_blueprint(registry_blp, url_prefix="/api/v1/registry")
+    from exchange.collectives.api import blp as collectives_blp
+
+    api.register_blueprint(collectives_blp, url_prefix="/api/v1/collectives")
     app.register_blueprint(ledger_pages)
     for blueprint in app.blueprints.values():
         if blueprint.name in API_BLUEPRINTS:
@@ -119,7 +122,7 @@ def init_app(app: Flask) -> None:
         return None
 
 
-API_BLUEPRINTS = {"core", "ledger_api", "registry_api"}
+API_BLUEPRINTS = {"core", "ledger_api", "registry_api", "collectives_api"}
 
 
 def _as_http(error: DomainError, locale: str) -> HTTPException:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import extract, func, select
+from sqlalchemy import func, select
 
 from exchange.collectives.models import (
     CANDIDATE, JOINING, LEAVING, Distribution, IncomeRecord, InventoryItem, InventoryRun, Meeting, MeetingKind,
@@ -220,8 +220,9 @@ def record_votes(motion: Motion, votes_for: int, votes_against: int, abstentions
     if carried:
         year = meeting.held_on.year
         count = db.session.scalar(select(func.count()).select_from(Motion).join(Meeting).where(
-            Meeting.collective_id == meeting.collective_id, Motion.passed.is_(True),
-            Motion.resolution_number.is_not(None), extract("year", Meeting.held_on) == year))
+            Meeting.collective_id == meeting.collective.id, Motion.passed.is_(True),
+            Motion.resolution_number.is_not(None), Meeting.held_on >= date(year, 1, 1),
+            Meeting.held_on <= date(year, 12, 31)))
         motion.resolution_number = f"{meeting.collective.division.name}决〔{year}〕{count + 1}号"
     motion.ledger_index = record("resolution", [_subject(meeting.collective)], {
         "action": "vote", "meeting": {"kind": meeting.kind.value, "held_on": meeting.held_on.isoformat(),
@@ -273,8 +274,6 @@ def asset_ledger(collective: Collective, as_of: date) -> list[dict]:
             latest[item.asset_id] = item
     rows = []
     for asset in assets:
-        if asset.created_at.date() > as_of and asset.id not in latest:
-            continue
         item = latest.get(asset.id)
         rows.append({"code": asset.code, "name": asset.name, "class": asset.asset_class.value,
                      "category": asset.category, "area_m2": asset.area_m2, "source": asset.source,

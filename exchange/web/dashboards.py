@@ -99,6 +99,8 @@ def dashboard_for(account: Account) -> Dashboard:
         if account.role == Role.village:
             register = next(a for a in board.actions if a.label == str(_l("登记资产与权利")))
             register.url = url_for("registry.village", code=account.division.code[:12])
+            board.actions.append(Action(str(_l("集体经济组织账簿")), str(_l("成员名册、会议决议、资产台账、股份和收益分配。")),
+                                        url_for("collectives.show", code=account.division.code[:12])))
     board.actions.append(Action(str(_l("API 密钥")), str(_l("为程序接入（如银行系统）创建和吊销 API 密钥。")),
                                 url_for("accounts.api_keys")))
     return board
