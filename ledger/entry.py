@@ -11,6 +11,7 @@ from typing import Any
 import rfc8785
 
 ENTRY_VERSION = 1
+MAX_ENTRY_BYTES = 65535  # C2SP tlog-tiles entry bundles prefix each entry with a uint16 length
 
 KINDS = {
     "registration": "登记 — a right, asset, holder or member is first recorded",
@@ -62,6 +63,7 @@ def _refuse_clear_identifiers(value: Any, path: str) -> None:
                 )
     elif isinstance(value, Mapping):
         for key, item in value.items():
+            _refuse_clear_identifiers(key, f"a key of {path}")  # before the key appears in a path
             _refuse_clear_identifiers(item, f"{path}.{key}")
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
@@ -104,7 +106,10 @@ def make_entry(
         "time": at.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
     }
     _refuse_clear_identifiers(value, "entry")
-    return canonical(value)
+    encoded = canonical(value)
+    if len(encoded) > MAX_ENTRY_BYTES:
+        raise EntryError(f"entry is {len(encoded)} bytes; at most {MAX_ENTRY_BYTES} fit a tlog-tiles entry bundle")
+    return encoded
 
 
 def decode(entry: bytes) -> dict[str, Any]:

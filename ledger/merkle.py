@@ -282,6 +282,7 @@ class MemoryTree:
 
     def root(self, size: int | None = None) -> bytes:
         size = self.size if size is None else size
+        self._check_size(size)
         if size == 0:
             return EMPTY_ROOT
         return fold_subtrees([self.levels[lv][i] for lv, i in frontier(size)])

@@ -120,6 +120,7 @@ class Signer:
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("a signer key has the form PRIVATE+KEY+<name>+<8 hex digits>+<base64 key>")
         name, hex_id, material = parts[2:]
+        _check_name(name)
         try:
             raw = base64.b64decode(material, validate=True)
         except ValueError as exc:

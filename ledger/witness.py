@@ -8,6 +8,7 @@ log, updated with compare-and-swap so that two concurrent cosign calls cannot bo
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import tempfile
@@ -54,17 +55,20 @@ class FileWitnessState:
         return TreeHead(item["size"], base64.b64decode(item["root"])) if item else None
 
     def advance(self, origin: str, old: TreeHead | None, new: TreeHead) -> None:
-        state = self._load()
-        if self.latest(origin) != old:
-            raise WitnessError("witness state changed while cosigning; try again")
-        state[origin] = {"size": new.size, "root": base64.b64encode(new.root).decode()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        # The compare and the swap hold an exclusive lock, so two processes cannot both pass the compare.
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = self._load()
+            if self.latest(origin) != old:
+                raise WitnessError("witness state changed while cosigning; try again")
+            state[origin] = {"size": new.size, "root": base64.b64encode(new.root).decode()}
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent)
+            with os.fdopen(fd, "w") as f:
+                json.dump(state, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
 
 
 class Witness:

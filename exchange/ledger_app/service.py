@@ -103,7 +103,8 @@ def ensure_ledger_keys(origin: str, witness_names: Sequence[str], quorum: int | 
         raise RuntimeError(f"the instance's ledger is {policy.origin!r}, configuration says {origin!r}")
     if not _log_signer_files():
         signer = Signer.generate(origin)
-        _write_secret(key_dir() / "ledger" / f"log-{now:%Y%m%d%H%M%S}.skey", signer.skey)
+        _write_secret(key_dir() / "ledger" / f"log-{now:%Y%m%d%H%M%S%f}-{signer.verifier.key_id.hex()}.skey",
+                      signer.skey)
         policy.log_keys.append(LogKey(signer.verifier, now))
         lines.append(f"ledger log key created: {signer.verifier.vkey}")
     known = {w.verifier.name for w in policy.witnesses}
@@ -128,7 +129,7 @@ def rotate_log_key(overlap: timedelta) -> tuple[str, str]:
     policy = load_policy()
     now = datetime.now(timezone.utc)
     signer = Signer.generate(policy.origin)
-    _write_secret(key_dir() / "ledger" / f"log-{now:%Y%m%d%H%M%S}.skey", signer.skey)
+    _write_secret(key_dir() / "ledger" / f"log-{now:%Y%m%d%H%M%S%f}-{signer.verifier.key_id.hex()}.skey", signer.skey)
     policy.log_keys = [
         LogKey(k.verifier, k.not_before, k.not_after if k.not_after and k.not_after < now + overlap else now + overlap,
                k.revoked)

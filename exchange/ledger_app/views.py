@@ -99,9 +99,12 @@ def public_page():
     connection = db.session.connection()
     size = ledger.size(connection)
     latest = ledger.latest_checkpoint(connection)
-    lookup = request.args.get("index", type=int)
+    raw_index = request.args.get("index")
+    lookup = int(raw_index) if raw_index is not None and raw_index.strip().isdigit() else None
     found = None
-    if lookup is not None:
+    if raw_index is not None and lookup is None:
+        found = {"error": _("序号应为从 0 开始的整数，例如 5。")}
+    elif lookup is not None:
         if not 0 <= lookup < size:
             found = {"error": _("序号 %(index)s 不在账本中（现有 %(size)s 条，序号从 0 开始）。", index=lookup, size=size)}
         else:
