@@ -13,4 +13,7 @@ def ensure_keys(app: Flask) -> list[str]:
 
     lines += ensure_ledger_keys(app.config["LEDGER_ORIGIN"], app.config["LEDGER_WITNESSES"],
                                 app.config["LEDGER_WITNESS_QUORUM"])
+    from exchange.ca import ensure_ca
+
+    lines += ensure_ca(app.config["KEY_DIR"])
     return lines

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 runtime=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
-test_extra=(postgresql chromium poppler-utils golang-go golang-golang-x-mod-dev)
+test_extra=(postgresql chromium poppler-utils libnss3-tools golang-go golang-golang-x-mod-dev)
 
 packages=("${runtime[@]}")
 if [ "${1:-runtime}" = "test" ]; then packages+=("${test_extra[@]}"); fi
