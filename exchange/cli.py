@@ -128,6 +128,7 @@ def accounts_api_key(username: str, name: str) -> None:
 
 def init_app(app: Flask) -> None:
     from exchange.demo.cli import demo_cli
+    from exchange.certificates.cli import certificates_cli
     from exchange.ledger_app.cli import ledger_cli
 
     app.cli.add_command(db_cli)
@@ -135,3 +136,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(accounts_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(certificates_cli)

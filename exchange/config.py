@@ -29,6 +29,9 @@ DEFAULTS = {
     "HOMESTEAD_MAX_PERSONS": 5,  # … and of five or more as five
     "MEMBER_NOTICE_DAYS": 7,  # 成员身份确认的公示期 (days)
     "COLLECTIVE_QUORUM_FRACTION": 0.5,  # a meeting needs more than this share of its members present
+    "EXCHANGE_NAME": "开江县农村产权交易中心",
+    "EXCHANGE_PLACE": "四川省开江县",
+    "CERTIFICATE_NUMBER_PREFIX": "511723",
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # flask-smorest / OpenAPI
     "API_TITLE": "农村产权交易平台 API (Rural property rights exchange)",

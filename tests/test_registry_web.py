@@ -120,7 +120,7 @@ def test_api_transfer_refusal_names_every_rule_and_changes_nothing_then_succeeds
     right = done.get_json()
     assert right["right_type"] == "management" and right["derived_from"] == contract_number(OWN_PARCEL)
     assert right["holders"][0]["code"] == FAMILY_FARM
-    assert counts(client)[:2] == (before[0] + 1, before[1] + 1)
+    assert counts(client)[:2] == (before[0] + 2, before[1] + 1)  # the transfer and its transaction certificate
 
 
 def test_api_pledge_release_and_freeze_respect_roles(client):

@@ -81,6 +81,11 @@ def init_app(app: Flask) -> None:
     from exchange.collectives.api import blp as collectives_blp
 
     api.register_blueprint(collectives_blp, url_prefix="/api/v1/collectives")
+    from exchange.certificates.api import blp as certificates_blp
+    from exchange.certificates.views import bp as certificates_pages
+
+    api.register_blueprint(certificates_blp, url_prefix="/api/v1")
+    app.register_blueprint(certificates_pages)
     app.register_blueprint(ledger_pages)
     for blueprint in app.blueprints.values():
         if blueprint.name in API_BLUEPRINTS:
@@ -122,7 +127,7 @@ def init_app(app: Flask) -> None:
         return None
 
 
-API_BLUEPRINTS = {"core", "ledger_api", "registry_api", "collectives_api"}
+API_BLUEPRINTS = {"core", "ledger_api", "registry_api", "collectives_api", "certificates_api"}
 
 
 def _as_http(error: DomainError, locale: str) -> HTTPException:

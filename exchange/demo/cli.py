@@ -30,6 +30,9 @@ def load() -> None:
 
         counts = load_demo()
         counts.update(load_books_demo())
+        from exchange.demo.certs import load_certificates_demo
+
+        counts.update(load_certificates_demo())
         db.session.commit()
         checkpoint = publish_checkpoint()
         db.session.commit()

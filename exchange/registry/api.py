@@ -124,7 +124,12 @@ class Transfers(MethodView):
             mode=args["mode"], permitted_use=args["permitted_use"], contract=args["contract"], price=args["price"],
             consents=args["consents"], applicant=right.holders[0].holder, county_review=args["county_review"],
             register=args["register"])
-        _done("registry.transfer_management", "right", new.number, {"from": number, "ledger_index": new.ledger_index})
+        from exchange.certificates.models import CertificateKind
+        from exchange.certificates.operations import issue_certificate
+
+        certificate = issue_certificate(CertificateKind.transaction, new)
+        _done("registry.transfer_management", "right", new.number, {"from": number, "ledger_index": new.ledger_index,
+                                                                    "certificate": certificate.number})
         return new
 
 
@@ -141,7 +146,12 @@ class Pledges(MethodView):
         encumbrance = operations.pledge(right, _party(args["pledgee"], "pledgee", bank=True), args["amount"],
                                         args["start_date"], args["end_date"], contract_number=args["contract_number"],
                                         applicant=right.holders[0].holder, consents=args["consents"])
-        _done("registry.pledge", "right", number, {"encumbrance": encumbrance.id})
+        from exchange.certificates.models import CertificateKind
+        from exchange.certificates.operations import issue_certificate
+
+        certificate = issue_certificate(CertificateKind.mortgage, right, encumbrance)
+        _done("registry.pledge", "right", number, {"encumbrance": encumbrance.id, "certificate": certificate.number})
+        encumbrance.certificate_number = certificate.number
         return encumbrance
 
 

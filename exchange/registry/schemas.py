@@ -24,6 +24,7 @@ class EncumbranceSchema(Schema):
     contract_number = fields.String()
     released = fields.Function(lambda e: e.released_at is not None)
     ledger_index = fields.Integer()
+    certificate_number = fields.String(dump_only=True, metadata={"description": "the mortgage registration certificate"})
 
 
 class FreezeSchema(Schema):

@@ -149,11 +149,16 @@ def transfer(number: str):
             errors = error.details or [{"code": error.code, "message_zh": error.message_zh,
                                         "message_en": error.message_en, "field": error.field}]
         else:
+            from exchange.certificates.models import CertificateKind
+            from exchange.certificates.operations import issue_certificate
+
+            certificate = issue_certificate(CertificateKind.transaction, new)
             audit.record("registry.transfer_management", "right", new.number,
-                         detail={"from": right.number, "ledger_index": new.ledger_index})
+                         detail={"from": right.number, "ledger_index": new.ledger_index,
+                                 "certificate": certificate.number})
             db.session.commit()
-            flash(_("已登记土地经营权 %(number)s（账本条目 %(index)s）。", number=new.number, index=new.ledger_index),
-                  "success")
+            flash(_("已登记土地经营权 %(number)s（账本条目 %(index)s），交易鉴证书 %(certificate)s。",
+                    number=new.number, index=new.ledger_index, certificate=certificate.number), "success")
             return redirect(url_for("registry.parcel", code=new.parcel.code))
     status = 422 if request.method == "POST" else 200
     return render_template("registry/transfer.html", right=right, form=form, errors=errors,

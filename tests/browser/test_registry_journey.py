@@ -53,6 +53,7 @@ def test_village_officer_splits_a_management_right_and_sees_it_on_the_timeline(p
 
     expect(page).to_have_url(re.compile(rf"/registry/parcels/{PARCEL}$"))
     expect(page.locator(".flash-success")).to_contain_text("已登记土地经营权")
+    expect(page.locator(".flash-success")).to_contain_text("交易鉴证书 511723-JZ-")
     rights = page.get_by_test_id("active-rights")
     expect(rights).to_contain_text("土地经营权")
     expect(rights).to_contain_text("开江县绿源家庭农场")

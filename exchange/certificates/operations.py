@@ -1,0 +1,330 @@
+"""Issuing, rendering and verifying certificates.
+
+Issuing writes a "certificate" ledger entry holding every fact the PDF will show (people masked); rendering
+uses only that entry, its inclusion proof and the first checkpoint that covers it, so a certificate renders
+the same way every time and can be checked offline against the log.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from exchange.certificates.models import KIND_PREFIX, KIND_TITLES, Certificate, CertificateKind
+from exchange.db import db, sqlite_write_intent
+from exchange.errors import DomainError
+from exchange.ledger_app import service
+from exchange.pdf import Attachment, render_pdf, sign_pdf
+from exchange.registry.models import Encumbrance, Right, RightType, to_mu
+from ledger import merkle
+from ledger.entry import decode
+from ledger.storage import StoredCheckpoint, checkpoints
+from ledger.tlogproof import TlogProof
+from ledger.verify import ENTRY_NAME, PROOF_NAME
+
+RIGHT_NAMES = {
+    RightType.ownership: "所有权", RightType.contract: "土地承包权", RightType.management: "土地经营权",
+    RightType.qualification: "宅基地资格权", RightType.homestead_use: "宅基地使用权",
+    RightType.construction_use: "集体经营性建设用地使用权", RightType.lease: "租赁经营权", RightType.shares: "集体资产股份",
+}
+
+
+def _asset_facts(right: Right) -> dict:
+    if right.parcel is not None:
+        p = right.parcel
+        return {"type": "parcel", "code": p.code, "name": p.name, "location": p.division.full_name,
+                "area": f"{p.area_m2} 平方米（{to_mu(p.area_m2)} 亩）", "land_use": p.land_use}
+    if right.homestead is not None:
+        h = right.homestead
+        return {"type": "homestead", "code": h.code, "name": "宅基地及农房", "location": h.division.full_name,
+                "area": f"{h.area_m2} 平方米"}
+    a = right.asset
+    return {"type": "collective_asset", "code": a.code, "name": a.name, "location": a.location or a.division.full_name,
+            "area": f"{a.area_m2} 平方米" if a.area_m2 is not None else "—"}
+
+
+def _holders(right: Right) -> str:
+    return "、".join(h.public_name + (f"（{h.share}）" if h.share != 1 else "") for h in right.holders)
+
+
+def _term(right: Right) -> str:
+    return f"{right.start_date or '—'} 至 {right.end_date or '长期'}"
+
+
+def _next_number(kind: CertificateKind, year: int) -> str:
+    prefix = f"{current_app.config['CERTIFICATE_NUMBER_PREFIX']}-{KIND_PREFIX[kind]}-{year}-"
+    count = db.session.scalar(select(func.count()).select_from(Certificate).where(Certificate.number.startswith(prefix)))
+    return f"{prefix}{count + 1:06d}"
+
+
+def _rows(kind: CertificateKind, right: Right, encumbrance: Encumbrance | None) -> list[dict]:
+    asset = _asset_facts(right)
+    rows = [{"label": "标的 Asset", "value": f"{asset['name']}（{asset['code']}）"},
+            {"label": "坐落 Location", "value": asset["location"]},
+            {"label": "面积 Area", "value": asset["area"]},
+            {"label": "权利 Right", "value": f"{RIGHT_NAMES[right.right_type]} {right.number}"}]
+    if kind == CertificateKind.transaction:
+        source = right.derived_from
+        rows += [{"label": "出让方 Transferor", "value": _holders(source) if source else "—"},
+                 {"label": "受让方 Transferee", "value": _holders(right)},
+                 {"label": "流转方式 Mode", "value": right.mode or "—"},
+                 {"label": "期限 Term", "value": _term(right)},
+                 {"label": "用途 Use", "value": right.permitted_use or "—"},
+                 {"label": "价款 Price", "value": str(right.terms.get("price") or right.terms.get("rent") or "—")},
+                 {"label": "依据权利 From right", "value": source.number if source else "—"}]
+    elif kind == CertificateKind.mortgage:
+        rows += [{"label": "抵押人 Mortgagor", "value": _holders(right)},
+                 {"label": "抵押权人 Pledgee", "value": encumbrance.pledgee.name},
+                 {"label": "担保债权金额 Secured amount", "value": f"{encumbrance.amount} 元"},
+                 {"label": "抵押期限 Term", "value": f"{encumbrance.start_date} 至 {encumbrance.end_date}"},
+                 {"label": "抵押合同 Contract", "value": encumbrance.contract_number},
+                 {"label": "权利期限 Term of the right", "value": _term(right)}]
+    else:
+        pledges = "；".join(f"{e.pledgee.name} {e.amount} 元（{e.start_date} 至 {e.end_date}）"
+                           for e in right.active_pledges()) or "无"
+        freezes = "；".join(f"{f.authority} {f.document_number}" for f in right.active_freezes()) or "无"
+        rows += [{"label": "权利人 Holder", "value": _holders(right)},
+                 {"label": "期限 Term", "value": _term(right)},
+                 {"label": "状态 Status", "value": "有效" if right.active else f"已终止（{right.end_reason}）"},
+                 {"label": "抵押 Pledges", "value": pledges},
+                 {"label": "查封 Freezes", "value": freezes}]
+    return rows
+
+
+def issue_certificate(kind: CertificateKind, right: Right, encumbrance: Encumbrance | None = None) -> Certificate:
+    """Write the certificate's ledger entry (in the caller's transaction) and its row; flushes, never commits."""
+    if kind == CertificateKind.mortgage and encumbrance is None:
+        raise DomainError("CERT-ENCUMBRANCE", "抵押登记证明须指明抵押登记。", "A mortgage certificate names its pledge.",
+                          field="encumbrance")
+    if kind == CertificateKind.transaction and right.derived_from is None:
+        raise DomainError("CERT-NOT-TRANSFER", "交易鉴证书只为流转形成的权利出具。",
+                          "A transaction certificate is issued for a right created by a transfer.", field="right")
+    now = datetime.now(timezone.utc)
+    number = _next_number(kind, now.year)
+    subject_index = encumbrance.ledger_index if encumbrance is not None else right.ledger_index
+    title, title_en = KIND_TITLES[kind]
+    asset = _asset_facts(right)
+    facts = {"rows": _rows(kind, right, encumbrance), "as_of": now.date().isoformat()}
+    if kind == CertificateKind.mortgage:
+        others = [e for e in right.active_pledges() if e.id != encumbrance.id]
+        facts["rank"] = 1 + sum(1 for e in others if e.id < encumbrance.id)
+        facts["other_pledges"] = "；".join(f"第 {i} 顺位 {e.pledgee.name} {e.amount} 元"
+                                           for i, e in enumerate(sorted(right.active_pledges(), key=lambda e: e.id), 1)
+                                           if e.id != encumbrance.id)
+    index = service.record("certificate", [{"type": asset["type"], "id": asset["code"]},
+                                           {"type": "right", "id": right.number}, {"type": "certificate", "id": number}],
+                           {"certificate": {"number": number, "kind": kind.value, "title": title, "title_en": title_en},
+                            "subject_entry": subject_index, "facts": facts})
+    certificate = Certificate(number=number, kind=kind, right=right, encumbrance=encumbrance,
+                              subject_index=subject_index, ledger_index=index,
+                              issued_by=service.actor().get("account"), issued_at=now)
+    db.session.add(certificate)
+    db.session.flush()
+    return certificate
+
+
+def by_number(number: str) -> Certificate:
+    certificate = db.session.scalar(select(Certificate).where(Certificate.number == number.strip()))
+    if certificate is None:
+        raise DomainError("CERT-UNKNOWN", f"没有编号为 {number} 的证明。请核对编号（形如 511723-JZ-2026-000001）。",
+                          f"No certificate numbered {number}. Check the number (like 511723-JZ-2026-000001).",
+                          field="number", status=404)
+    return certificate
+
+
+def covering_checkpoint(index: int) -> StoredCheckpoint:
+    """The first checkpoint whose tree contains entry ``index``; signs one first if none does yet."""
+    ledger = service.store()
+    connection = db.session.connection()
+    row = connection.execute(select(checkpoints.c.tree_size).where(checkpoints.c.tree_size > index)
+                             .order_by(checkpoints.c.id).limit(1)).first()
+    if row is None:
+        db.session.commit()
+        token = sqlite_write_intent.set(True)
+        try:
+            service.publish_checkpoint()
+            db.session.commit()
+        finally:
+            sqlite_write_intent.reset(token)
+        connection = db.session.connection()
+        row = connection.execute(select(checkpoints.c.tree_size).where(checkpoints.c.tree_size > index)
+                                 .order_by(checkpoints.c.id).limit(1)).first()
+    return ledger.checkpoint_for_size(connection, row.tree_size)
+
+
+def pdf_path(certificate: Certificate) -> Path:
+    return Path(current_app.instance_path) / "certificates" / f"{certificate.number}.pdf"
+
+
+@dataclass
+class Rendered:
+    pdf: bytes
+    entry: bytes
+    proof: TlogProof
+
+
+def render_certificate(certificate: Certificate) -> bytes:
+    """The signed PDF (made once, then kept in the instance folder, so every copy is the same file)."""
+    path = pdf_path(certificate)
+    if path.exists():
+        return path.read_bytes()
+    ledger = service.store()
+    entry_bytes = ledger.entries(db.session.connection(), certificate.ledger_index, certificate.ledger_index + 1)[0][1]
+    entry = decode(entry_bytes)
+    checkpoint = covering_checkpoint(certificate.ledger_index)
+    _leaf, proof = ledger.inclusion_proof(db.session.connection(), certificate.ledger_index, checkpoint.tree_size)
+    tlog = TlogProof(certificate.ledger_index, proof, checkpoint.text)
+    info = entry["data"]["certificate"]
+    issued = datetime.fromisoformat(entry["time"].replace("Z", "+00:00"))
+    data = {
+        "issuer": current_app.config["EXCHANGE_NAME"], "number": info["number"], "title_en": info["title_en"],
+        "issued": issued.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "rows": entry["data"]["facts"]["rows"], "as_of": entry["data"]["facts"].get("as_of", ""),
+        "other_pledges": entry["data"]["facts"].get("other_pledges", ""),
+        "origin": ledger.origin, "index": certificate.ledger_index, "tree_size": checkpoint.tree_size,
+        "leaf_hash": merkle.leaf_hash(entry_bytes).hex(), "entry_text": entry_bytes.decode("utf-8"),
+        "checkpoint_text": checkpoint.text, "verify_url": verify_url(certificate.number),
+    }
+    pdf = render_pdf(certificate.kind.value, data, title=info["title"], issued_at=issued, attachments=[
+        Attachment(ENTRY_NAME, entry_bytes, "Ledger entry (RFC 8785 canonical JSON, exactly the hashed bytes)",
+                   "application/json", "Source"),
+        Attachment(PROOF_NAME, tlog.encode().encode(), "C2SP tlog-proof: inclusion proof and signed checkpoint",
+                   "text/plain", "Supplement"),
+    ])
+    signed = sign_pdf(pdf, reason=f"{info['title']} {info['number']}", location=current_app.config["EXCHANGE_PLACE"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(signed)
+    tmp.replace(path)
+    return signed
+
+
+def verify_url(number: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/verify/{number}"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- status and verification ----------------------------------------------------------------------------
+
+
+@dataclass
+class Status:
+    code: str  # valid, superseded, encumbered, released, frozen, expired
+    message_zh: str
+    message_en: str
+
+
+@dataclass
+class Verification:
+    number: str
+    kind: str
+    in_log: bool
+    consistent: bool
+    statuses: list[Status] = field(default_factory=list)
+    index: int | None = None
+    tree_size: int | None = None
+    newest_size: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.in_log and self.consistent and not self.problems
+
+
+def current_status(certificate: Certificate, today: date | None = None) -> list[Status]:
+    """Whether the certified right still stands as certified: superseded, encumbered, released, frozen, expired."""
+    today = today or date.today()
+    right = certificate.right
+    statuses: list[Status] = []
+    if certificate.kind == CertificateKind.mortgage:
+        e = certificate.encumbrance
+        if e.released_at is not None:
+            statuses.append(Status("released", f"该抵押已于 {e.released_at.date()} 解除。",
+                                   f"This pledge was released on {e.released_at.date()}."))
+    if not right.active:
+        if right.end_reason == "expired" or (right.end_date and right.end_date < today):
+            statuses.append(Status("expired", f"该权利已于 {right.end_date} 到期。", f"The right expired on {right.end_date}."))
+        else:
+            later = db.session.scalar(select(Right).where((Right.supersedes_id == right.id) | (Right.derived_from_id == right.id))
+                                      .order_by(Right.id.desc()).limit(1))
+            suffix = f"（现为 {later.number}）" if later else ""
+            statuses.append(Status("superseded", f"该权利已被后续登记取代{suffix}。",
+                                   f"The right has been superseded by a later registration{f' ({later.number})' if later else ''}."))
+    elif right.end_date and right.end_date < today:
+        statuses.append(Status("expired", f"该权利已于 {right.end_date} 到期。", f"The right expired on {right.end_date}."))
+    for f in right.active_freezes():
+        statuses.append(Status("frozen", f"该权利已被{f.authority}查封（{f.document_number}）。",
+                               f"The right is frozen by {f.authority} ({f.document_number})."))
+    pledges = [e for e in right.active_pledges() if certificate.encumbrance is None or e.id != certificate.encumbrance_id]
+    for rank, e in enumerate(sorted(right.active_pledges(), key=lambda e: e.id), start=1):
+        if e in pledges:
+            statuses.append(Status("encumbered", f"该权利已抵押给{e.pledgee.name}（第 {rank} 顺位，{e.amount} 元，至 {e.end_date}）。",
+                                   f"The right is pledged to {e.pledgee.name} (rank {rank}, {e.amount} yuan, until {e.end_date})."))
+    if not statuses:
+        statuses.append(Status("valid", "该证明所载权利现仍有效，与登记簿一致。", "The certified right still stands as certified."))
+    return statuses
+
+
+def verify_certificate(certificate: Certificate) -> Verification:
+    """Online check: the certificate entry is in the log (against its checkpoint) and that checkpoint is a prefix
+    of the newest one; then the right's current status."""
+    ledger = service.store()
+    connection = db.session.connection()
+    result = Verification(certificate.number, certificate.kind.value, False, False, index=certificate.ledger_index)
+    policy = service.load_policy()
+    try:
+        entry_bytes = ledger.entries(connection, certificate.ledger_index, certificate.ledger_index + 1)[0][1]
+        entry = decode(entry_bytes)
+        if entry["data"]["certificate"]["number"] != certificate.number:
+            result.problems.append("ledger entry does not name this certificate")
+        checkpoint = covering_checkpoint(certificate.ledger_index)
+        connection = db.session.connection()
+        verified = policy.verify_checkpoint(checkpoint.text)
+        _leaf, proof = ledger.inclusion_proof(connection, certificate.ledger_index, checkpoint.tree_size)
+        merkle.verify_inclusion(certificate.ledger_index, checkpoint.tree_size, merkle.leaf_hash(entry_bytes), proof,
+                                verified.checkpoint.root)
+        result.in_log, result.tree_size = True, checkpoint.tree_size
+        newest = ledger.latest_checkpoint(connection)
+        newest_verified = policy.verify_checkpoint(newest.text)
+        consistency = ledger.consistency_proof(connection, checkpoint.tree_size, newest.tree_size)
+        merkle.verify_consistency(checkpoint.tree_size, newest.tree_size, verified.checkpoint.root,
+                                  newest_verified.checkpoint.root, consistency)
+        result.consistent, result.newest_size = True, newest.tree_size
+    except (ValueError, KeyError, IndexError) as exc:
+        result.problems.append(str(exc))
+    result.statuses = current_status(certificate)
+    return result
+
+
+def verify_upload(data: bytes) -> dict:
+    """Check an uploaded PDF the way the offline verifier does, with the platform's own trust bundle, then look up
+    the certificate's current status. Never raises on bad input: the outcome says what is wrong."""
+    from exchange.ca import ca_dir
+    from ledger.verify import VerificationError, verify_pdf
+    from pyhanko.keys import load_cert_from_pemder
+
+    if not data:
+        return {"valid": False, "reason_zh": "请选择要核验的 PDF 文件。", "reason_en": "Choose a PDF file to check."}
+    if len(data) > 10 * 1024 * 1024:
+        return {"valid": False, "reason_zh": "文件超过 10 MB，不是本平台出具的证明。",
+                "reason_en": "The file is over 10 MB; it is not one of our certificates."}
+    root = load_cert_from_pemder(str(ca_dir(current_app.config["KEY_DIR"]) / "root.pem"))
+    try:
+        result = verify_pdf(data, service.load_policy(), root)
+    except VerificationError as exc:
+        return {"valid": False, "reason_zh": f"核验未通过：{exc}", "reason_en": f"Not valid: {exc}"}
+    try:
+        certificate = by_number(result.number)
+    except DomainError:
+        return {"valid": False, "reason_zh": "签章和账本证明有效，但平台找不到该编号。",
+                "reason_en": "Signature and proof are valid but the number is unknown here."}
+    online = verify_certificate(certificate)
+    return {"valid": True, "summary": result.summary(), "certificate": certificate, "online": online,
+            "index": result.index, "tree_size": result.tree_size}
