@@ -4,6 +4,7 @@ from __future__ import annotations
 from exchange.accounts import models as _accounts  # noqa: F401
 from exchange.audit import models as _audit  # noqa: F401
 from exchange.certificates import models as _certificates  # noqa: F401
+from exchange.collateral import models as _collateral  # noqa: F401
 from exchange.collectives import models as _collectives  # noqa: F401
 from exchange.db import Base
 from exchange.divisions import models as _divisions  # noqa: F401

@@ -85,6 +85,9 @@ def init_app(app: Flask) -> None:
     from exchange.certificates.views import bp as certificates_pages
 
     api.register_blueprint(certificates_blp, url_prefix="/api/v1")
+    from exchange.collateral.api import blp as collateral_blp
+
+    api.register_blueprint(collateral_blp, url_prefix="/api/v1/collateral")
     app.register_blueprint(certificates_pages)
     app.register_blueprint(ledger_pages)
     for blueprint in app.blueprints.values():
@@ -127,7 +130,7 @@ def init_app(app: Flask) -> None:
         return None
 
 
-API_BLUEPRINTS = {"core", "ledger_api", "registry_api", "collectives_api", "certificates_api"}
+API_BLUEPRINTS = {"core", "ledger_api", "registry_api", "collectives_api", "certificates_api", "collateral_api"}
 
 
 def _as_http(error: DomainError, locale: str) -> HTTPException:

@@ -45,11 +45,12 @@ def init_app(app: Flask) -> None:
     from exchange.accounts.views import bp as accounts_bp
     from exchange.audit.views import bp as audit_bp
     from exchange.divisions.views import bp as divisions_bp
+    from exchange.collateral.views import bp as collateral_bp
     from exchange.collectives.views import bp as collectives_bp
     from exchange.registry.views import bp as registry_bp
     from exchange.web.views import bp as web_bp
 
-    for bp in (web_bp, accounts_bp, divisions_bp, audit_bp, registry_bp, collectives_bp):
+    for bp in (web_bp, accounts_bp, divisions_bp, audit_bp, registry_bp, collectives_bp, collateral_bp):
         app.register_blueprint(bp)
 
     @app.context_processor

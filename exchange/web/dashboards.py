@@ -88,6 +88,13 @@ def dashboard_for(account: Account) -> Dashboard:
         ],
     }[account.role]
     board.actions.extend(Action(str(label), str(description)) for label, description in actions)
+    if account.role in (Role.bank, Role.township, Role.county):
+        mortgage = next(a for a in board.actions if a.label == str(_l("抵押登记"))) if account.role == Role.bank else None
+        if mortgage:
+            mortgage.url = url_for("collateral.index")
+        else:
+            board.actions.append(Action(str(_l("抵押登记")), str(_l("登记、不予登记辖区内银行的抵押申请。")),
+                                        url_for("collateral.index")))
     if account.role in (Role.township, Role.county, Role.admin):
         board.actions.append(Action(str(_l("审计日志")), str(_l("查看工作人员操作记录和被拒绝的越权操作。")),
                                     url_for("web_audit.index")))
