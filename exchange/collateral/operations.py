@@ -69,12 +69,13 @@ def existing_pledges(right: Right) -> list[dict]:
             for rank, e in enumerate(sorted(right.active_pledges(), key=lambda e: e.id), start=1)]
 
 
-def _check(right: Right, bank: Organisation, amount: Decimal, start: date, end: date, value: Decimal,
-           consents: dict) -> None:
+def _check(right: Right, bank: Organisation, amount: Decimal, start: date, end: date, value: Decimal | None,
+           consents: dict, raise_now: bool = True) -> list:
+    """The pledge rules, then (when the value is known) the ceiling: all failures reported together."""
     violations = rules.evaluate(rules.Proposal("pledge", source=right, asset=right.parcel or right.homestead or right.asset,
                                                transferee=bank, start_date=start, end_date=end, consents=consents))
     secured = sum((e.amount for e in right.active_pledges()), Decimal(0))
-    if secured + amount > value:
+    if value is not None and secured + amount > value:
         violations.append(rules.Violation(
             "COLLATERAL-OVER-VALUE", "担保法规则；农村承包土地经营权抵押贷款试点办法",
             f"已有抵押 {secured} 元，加上本次 {amount} 元，超过抵押物价值 {value} 元。",
@@ -82,8 +83,9 @@ def _check(right: Right, bank: Organisation, amount: Decimal, start: date, end: 
     if right.active_freezes() and not any(v.code == "NO-PLEDGE" for v in violations):
         violations.append(rules.Violation("NO-PLEDGE", "民法典 第399条", "被依法查封的财产不得抵押。",
                                           "A frozen right cannot be pledged.", "right"))
-    if violations:
+    if violations and raise_now:
         raise rules.RuleViolations(violations)
+    return violations
 
 
 def _event(application: CollateralApplication, step: CollateralStep, note: str = "", index: int | None = None):
@@ -100,11 +102,16 @@ def apply(bank: Organisation, right: Right, *, loan_amount: Decimal, start: date
     if loan_amount <= 0 or end <= start:
         raise DomainError("LOAN-TERMS", "贷款金额应大于 0，期限终止日应晚于起始日。",
                           "The loan amount must be more than 0 and the term must end after it starts.", field="loan_amount")
-    value = valuation(right, valuation_basis, start)
     consents = consents or {}
+    try:
+        value = valuation(right, valuation_basis, start)
+    except DomainError:
+        # the law first: a homestead is not pledgeable whatever its valuation
+        _check(right, bank, loan_amount, start, end, None, consents)
+        raise
     _check(right, bank, loan_amount, start, end, value, consents)
     application = CollateralApplication(bank=bank, right=right, loan_amount=loan_amount, start_date=start, end_date=end,
-                                        valuation=value, valuation_basis=valuation_basis, guarantee=guarantee,
+                                        valuation=value, valuation_basis={k: str(v) for k, v in valuation_basis.items()}, guarantee=guarantee,
                                         insurance=insurance, contract_number=contract_number, consents=consents,
                                         applied_by=actor().get("account") or "")
     db.session.add(application)

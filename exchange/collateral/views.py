@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField
+from exchange.web.forms import choices
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from exchange.access import require
@@ -33,7 +34,7 @@ class ApplyForm(FlaskForm):
     loan_amount = DecimalField(_l("贷款金额（元）"), validators=[DataRequired(_l("请填写贷款金额。")), NumberRange(min=0.01)])
     start_date = DateField(_l("起始日期"), validators=[DataRequired(_l("请填写起始日期。"))])
     end_date = DateField(_l("终止日期"), validators=[DataRequired(_l("请填写终止日期。"))])
-    method = SelectField(_l("估值方式"), choices=[("rent", _l("年租金 × 剩余年限 + 附着物")), ("appraisal", _l("评估价值"))])
+    method = SelectField(_l("估值方式"), choices=choices([("rent", _l("年租金 × 剩余年限 + 附着物")), ("appraisal", _l("评估价值"))]))
     annual_rent = DecimalField(_l("年租金（元）"), validators=[Optional()])
     attachments = DecimalField(_l("地上附着物价值（元）"), validators=[Optional()])
     appraisal = DecimalField(_l("评估价值（元）"), validators=[Optional()])

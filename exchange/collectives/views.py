@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
+from exchange.web.forms import choices
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from exchange.access import may, require
@@ -44,12 +45,12 @@ def collective_labels():
 
 
 class VoteForm(FlaskForm):
-    kind = SelectField(_l("会议类型"), choices=[("representatives", _l("成员代表会议")), ("assembly", _l("成员大会"))])
+    kind = SelectField(_l("会议类型"), choices=choices([("representatives", _l("成员代表会议")), ("assembly", _l("成员大会"))]))
     held_on = DateField(_l("会议日期"), validators=[DataRequired(_l("请填写会议日期。"))])
     place = StringField(_l("会议地点"), validators=[DataRequired(_l("请填写会议地点。")), Length(max=200)])
     eligible = IntegerField(_l("应到人数（成员或代表）"), validators=[DataRequired(_l("请填写应到人数。")), NumberRange(min=1)])
     attendees = IntegerField(_l("实到人数"), validators=[NumberRange(min=0)])
-    motion_kind = SelectField(_l("议题类型"), choices=[(k.value, label) for k, label in MOTION_LABELS.items()])
+    motion_kind = SelectField(_l("议题类型"), choices=choices([(k.value, label) for k, label in MOTION_LABELS.items()]))
     title = StringField(_l("议题"), validators=[DataRequired(_l("请填写议题。")), Length(max=300)])
     votes_for = IntegerField(_l("同意"), validators=[NumberRange(min=0)])
     votes_against = IntegerField(_l("反对"), validators=[NumberRange(min=0)])

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from exchange.web.forms import choices
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -10,10 +11,10 @@ class ManagementTransferForm(FlaskForm):
     """Split a management right off a contract right (or re-transfer one): every field of Art 40."""
 
     transferee = StringField(_l("受让方（统一社会信用代码或承包方编码）"), validators=[DataRequired(_l("请填写受让方。")), Length(max=18)])
-    mode = SelectField(_l("流转方式"), choices=[("出租", _l("出租")), ("转包", _l("转包")), ("入股", _l("入股")),
-                                             ("转让", _l("转让（仅限再流转）")), ("其他", _l("其他"))])
-    permitted_use = SelectField(_l("土地用途"), choices=[("1", _l("1 种植业")), ("2", _l("2 林业")), ("3", _l("3 畜牧业")),
-                                                      ("4", _l("4 渔业")), ("5", _l("5 非农业用途"))])
+    mode = SelectField(_l("流转方式"), choices=choices([("出租", _l("出租")), ("转包", _l("转包")), ("入股", _l("入股")),
+                                             ("转让", _l("转让（仅限再流转）")), ("其他", _l("其他"))]))
+    permitted_use = SelectField(_l("土地用途"), choices=choices([("1", _l("1 种植业")), ("2", _l("2 林业")), ("3", _l("3 畜牧业")),
+                                                      ("4", _l("4 渔业")), ("5", _l("5 非农业用途"))]))
     start_date = DateField(_l("起始日期"), validators=[DataRequired(_l("请填写起始日期。"))])
     end_date = DateField(_l("终止日期"), validators=[DataRequired(_l("请填写终止日期。"))])
     price = StringField(_l("流转价款"), validators=[DataRequired(_l("请填写流转价款。")), Length(max=100)])

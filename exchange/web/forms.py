@@ -15,3 +15,10 @@ class LoginForm(FlaskForm):
 class LanguageForm(FlaskForm):
     lang = HiddenField()
     next = HiddenField()
+
+
+def choices(pairs) -> list:
+    """SelectField options from (value, label) pairs (WTForms 3.3 deprecates bare tuples)."""
+    from wtforms.fields.choices import SelectChoice
+
+    return [SelectChoice(value, label) for value, label in pairs]
