@@ -100,7 +100,10 @@ def public_page():
     size = ledger.size(connection)
     latest = ledger.latest_checkpoint(connection)
     raw_index = request.args.get("index")
-    lookup = int(raw_index) if raw_index is not None and raw_index.strip().isdigit() else None
+    try:
+        lookup = int(raw_index) if raw_index is not None else None
+    except ValueError:
+        lookup = None
     found = None
     if raw_index is not None and lookup is None:
         found = {"error": _("序号应为从 0 开始的整数，例如 5。")}
