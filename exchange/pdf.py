@@ -32,6 +32,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from exchange.ca import signing_files
+from ledger.blocking import call_blocking
 
 # Installed by Debian's fonts-noto-cjk (scripts/system-deps.sh). The files are TrueType collections whose
 # first face is the Japanese one; WeasyPrint embeds whichever face fontconfig picks (face 0) and subsets it
@@ -234,4 +235,4 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str) -> bytes:
         location=location,
     )
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    return signers.sign_pdf(writer, metadata, signer=signer).getvalue()
+    return call_blocking(signers.sign_pdf, writer, metadata, signer=signer).getvalue()

@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .blocking import call_blocking
 from .entry import EntryError, decode
 from .policy import Policy, PolicyError
 from .tlogproof import TlogProof, TlogProofError
@@ -102,7 +103,8 @@ def verify_pdf(data: bytes, policy: Policy, root) -> Result:
         raise VerificationError(f"the PDF carries {len(signatures)} signatures; an exchange certificate carries one")
     signature = signatures[0]
     try:
-        status = validate_pdf_signature(signature, ValidationContext(trust_roots=[root], allow_fetching=False))
+        status = call_blocking(validate_pdf_signature, signature,
+                               ValidationContext(trust_roots=[root], allow_fetching=False))
     except (SignatureValidationError, ValueError, KeyError) as exc:
         raise VerificationError(f"the PDF signature cannot be validated: {exc}") from exc
     if not status.intact:

@@ -3,6 +3,7 @@
 validator), never by comparing bytes with a stored file."""
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from exchange.ca import DOCUMENT_SIGNING, ca_dir, ensure_ca, export_trust_root
 from exchange.pdf import Attachment, PdfResourceRefused, _html_to_pdf, certificates_dir, render_pdf, sign_pdf
+from ledger.blocking import call_blocking
 
 TOOLS = ("pdftotext", "pdfinfo", "pdffonts", "pdfdetach", "pdfsig", "certutil")
 ISSUED_AT = datetime(2025, 3, 1, 9, 30, tzinfo=timezone.utc)
@@ -105,7 +107,7 @@ def pyhanko_status(path: Path, trust_root):
         signatures = PdfFileReader(f).embedded_signatures
         assert len(signatures) == 1
         context = ValidationContext(trust_roots=[trust_root], allow_fetching=False)
-        return signatures[0], validate_pdf_signature(signatures[0], context)
+        return signatures[0], call_blocking(validate_pdf_signature, signatures[0], context)
 
 
 def test_text_is_extractable_in_chinese_and_english(files):
@@ -287,3 +289,26 @@ def test_the_ca_certificates_have_the_promised_profile(tmp_path):
     (tmp_path / "ca" / "signing.pem").unlink()
     with pytest.raises(RuntimeError, match="signing.key exists but .*signing.pem does not"):
         ensure_ca(tmp_path)
+
+
+def test_signing_and_verifying_work_while_an_event_loop_runs(app):
+    """A server or a test harness may already run an asyncio loop in the calling thread (Playwright's sync API
+    does); pyHanko's synchronous calls start their own loop, so the platform must still sign and check there."""
+    from concurrent.futures import ThreadPoolExecutor
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    async def sign_and_check():
+        asyncio.get_running_loop()
+        with app.app_context():
+            signed = sign_pdf(render_sample(), reason="产权交易鉴证", location="四川省开江县")
+            signature = PdfFileReader(BytesIO(signed)).embedded_signatures[0]
+            context = ValidationContext(trust_roots=[root_certificate(app)], allow_fetching=False)
+            return call_blocking(validate_pdf_signature, signature, context)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own, whatever loop the test runner has
+        status = pool.submit(asyncio.run, sign_and_check()).result()
+    assert status.intact and status.valid and status.trusted
