@@ -130,10 +130,12 @@ def init_app(app: Flask) -> None:
     from exchange.demo.cli import demo_cli
     from exchange.certificates.cli import certificates_cli
     from exchange.ledger_app.cli import ledger_cli
+    from exchange.registry.cli import registry_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(setup)
     app.cli.add_command(accounts_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(registry_cli)
     app.cli.add_command(certificates_cli)

@@ -29,6 +29,9 @@ DEFAULTS = {
     "HOMESTEAD_MAX_PERSONS": 5,  # … and of five or more as five
     "MEMBER_NOTICE_DAYS": 7,  # 成员身份确认的公示期 (days)
     "COLLECTIVE_QUORUM_FRACTION": 0.5,  # a meeting needs more than this share of its members present
+    # NY/T 2539 import: how far (as a fraction) a parcel's polygon area may differ from its measured area SCMJ
+    # before the row is refused; 0.05 = 5 %. Surveys round areas and projections differ slightly.
+    "REGISTRY_IMPORT_AREA_TOLERANCE": 0.05,
     "EXCHANGE_NAME": "开江县农村产权交易中心",
     "EXCHANGE_PLACE": "四川省开江县",
     "CERTIFICATE_NUMBER_PREFIX": "511723",

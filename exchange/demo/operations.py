@@ -1,197 +1,202 @@
-"""Loading the demo dataset. Flushes; the CLI commits once, so a failed load leaves nothing behind."""
+"""Loading the demo dataset. Flushes; the CLI commits once, so a failed load leaves nothing behind.
+
+The synthetic county is written as NY/T 2539 files into a temporary directory and loaded through the same
+importer as real registration data (``exchange.registry.importer``); homestead allocation, organisations
+and a few example transactions follow through the registry operations.
+"""
 from __future__ import annotations
 
+import csv
+import json
 import random
+import tempfile
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from exchange.accounts.models import Role
 from exchange.accounts.operations import create_account
 from exchange.db import db
 from exchange.demo import data
-from exchange.divisions.models import Division, DivisionLevel
-from exchange.identifiers import mask_resident_id
-from exchange.ledger_app.service import ledger_actor, ledger_batch, record_many
+from exchange.divisions.models import Division
+from exchange.ledger_app.service import ledger_actor, ledger_batch
 from exchange.registry import operations as registry
+from exchange.registry.importer import import_directory, mask_name
+from exchange.registry.models import Homestead, Household, Organisation, OrganisationKind, Parcel
 from ledger.storage import entries as ledger_entries_table
-from exchange.registry.models import (
-    AssetClass, Collective, CollectiveAsset, Homestead, Household, LandClass, Organisation, OrganisationKind, Parcel,
-    Person,
-)
 
 
 def is_loaded() -> bool:
     return db.session.scalar(select(Division.id).where(Division.code == data.COUNTY[0])) is not None
 
 
-def _divisions() -> list[Division]:
-    county = Division(code=data.COUNTY[0], name=data.COUNTY[1], level=DivisionLevel.county)
-    groups = []
-    db.session.add(county)
-    for t_code, t_name, villages in data.TOWNSHIPS:
-        township = Division(code=t_code, name=t_name, level=DivisionLevel.township, parent=county)
-        for v_index, v_name in enumerate(villages):
-            village = Division(code=f"{t_code}{200 + v_index}", name=v_name, level=DivisionLevel.village,
-                               parent=township)
-            for g_index, g_name in enumerate(data.GROUPS, start=1):
-                groups.append(Division(code=f"{village.code}{g_index:02d}", name=g_name,
-                                       level=DivisionLevel.group, parent=village))
-    db.session.add_all(groups)
-    db.session.flush()
-    return groups
-
-
-def _land_class(rng: random.Random) -> tuple[LandClass, str]:
+def _land_class(rng: random.Random) -> tuple[str, str]:
+    """A TDLYLX land-use code (GB/T 21010) and the TDYT land use."""
     roll = rng.random()
     if roll < 0.8:
-        return LandClass.arable, "1"
+        return "011", "1"  # 水田 → arable
     if roll < 0.9:
-        return LandClass.garden, "1"
+        return "021", "1"  # 果园 → garden
     if roll < 0.97:
-        return LandClass.forest, "2"
-    return LandClass.water, "4"
+        return "031", "2"  # 有林地 → forest
+    return "114", "4"  # 坑塘水面 → water
 
 
-def load_demo() -> dict[str, int]:
-    """Create the demo county, its people, land and accounts. Returns counts of what was made."""
-    rng = random.Random(2026)
-    pii = current_app.extensions["pii"]
-    groups = _divisions()
-    villages = {g.parent.code: g.parent for g in groups}
-    collectives = {}
-    for code, village in villages.items():
-        collectives[code] = Collective(name=f"{village.name}股份经济合作联合社",
-                                       credit_code=data.collective_credit_code(code), division=village)
-    db.session.add_all(collectives.values())
-    db.session.flush()
+RELATION_CODES = {"户主": "02", "配偶": "10", "子": "20", "女": "30"}  # GB/T 4761
+ASSETS = [  # name, class, category, area m², book value, status
+    ("村委会办公楼", "non_operating", "办公用房", 420, 380000, "in_use"),
+    ("原村小学校舍", "operating", "闲置校舍", 1600, 520000, "idle"),
+    ("集体林地", "resource", "林地", 86000, 0, "in_use"),
+    ("堰塘养殖水面", "resource", "养殖水面", 12000, 0, "idle"),
+    ("村口经营性建设用地", "resource", "经营性建设用地", 3300, 0, "idle"),
+]
 
-    households, persons, parcels, homesteads, assets = [], [], [], [], []
-    holdings: list[tuple[Household, Parcel]] = []
-    for g_index, group in enumerate(groups):
-        collective = collectives[group.parent.code]
+
+class _Files:
+    """The NY/T 2539 CSV files and GeoJSON layers of the demo county, written row by row."""
+
+    HEADERS = {
+        "XZQH.csv": ["XZQDM", "XZQMC"],
+        "FBF.csv": ["FBFBM", "FBFMC", "TYSHXYDM", "JTJJZZMC"],
+        "CBF.csv": ["CBFBM", "CBFLX", "CBFMC", "CBFZJLX", "CBFZJHM", "CBFDZ", "CBFCYSL"],
+        "CBF_JTCY.csv": ["CBFBM", "CYXM", "CYXB", "CYZJLX", "CYZJHM", "YHZGX", "CSRQ"],
+        "DK.csv": ["DKBM", "DKMC", "DKLB", "TDLYLX", "TDYT", "SFJBNT", "SCMJ", "DKDZ", "DKNZ", "DKXZ", "DKBZ"],
+        "CBHT.csv": ["CBHTBM", "FBFBM", "CBFBM", "CBFS", "CBQXQ", "CBQXZ", "CBDKZS"],
+        "CBDKXX.csv": ["DKBM", "FBFBM", "CBFBM", "CBHTBM"],
+        "ZJD.csv": ["ZDDM", "FBFBM", "CBFBM", "MJ", "FWJZMJ", "FWJG", "ZL"],
+        "JTZC.csv": ["ZCBM", "ZCMC", "TYSHXYDM", "ZCLB", "ZCFL", "MJ", "ZMJZ", "LY", "ZL", "ZT", "GHYT", "RJL"],
+    }
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[list]] = {name: [] for name in self.HEADERS}
+        self.features: dict[str, list[dict]] = {"DK.geojson": [], "ZJD.geojson": []}
+
+    def add(self, name: str, *values) -> None:
+        self.rows[name].append(["" if v is None else str(v) for v in values])
+
+    def feature(self, name: str, key: str, code: str, geometry: dict) -> None:
+        self.features[name].append({"type": "Feature", "properties": {key: code}, "geometry": geometry})
+
+    def write(self, directory: Path) -> None:
+        for name, header in self.HEADERS.items():
+            with (directory / name).open("w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(header)
+                writer.writerows(self.rows[name])
+        for name, features in self.features.items():
+            (directory / name).write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                                                     ensure_ascii=False), encoding="utf-8")
+
+
+def write_demo_files(directory: Path, rng: random.Random) -> dict:
+    """Write the demo county as NY/T 2539 files; return what the rest of the load refers to by code."""
+    files = _Files()
+    county_code, county_name = data.COUNTY
+    files.add("XZQH.csv", county_code, county_name)
+    groups = []  # (group code, group name, village code, village name, full name of the group)
+    villages = {}  # village code → (name, full name)
+    for t_code, t_name, names in data.TOWNSHIPS:
+        files.add("XZQH.csv", t_code, t_name)
+        for v_index, v_name in enumerate(names):
+            v_code = f"{t_code}{200 + v_index}"
+            files.add("XZQH.csv", v_code, v_name)
+            villages[v_code] = (v_name, county_name + t_name + v_name)
+            for g_index, g_name in enumerate(data.GROUPS, start=1):
+                groups.append((f"{v_code}{g_index:02d}", g_name, v_code, v_name, villages[v_code][1] + g_name))
+    for g_code, g_name, *_ in groups:
+        files.add("XZQH.csv", g_code, g_name)
+
+    start, end = date(*data.CONTRACT_START), date(*data.CONTRACT_END)
+    holdings, homesteads = [], []
+    for g_index, (g_code, g_name, v_code, v_name, full_name) in enumerate(groups):
+        files.add("FBF.csv", g_code, v_name + g_name, data.collective_credit_code(v_code), f"{v_name}股份经济合作联合社")
         origin_lon = data.KAIJIANG[0] + (g_index % 6) * 0.02
         origin_lat = data.KAIJIANG[1] + (g_index // 6) * 0.02
         parcel_seq = 0
         for h_index in range(1, data.HOUSEHOLDS_PER_GROUP + 1):
             members = data.household_members(rng)
-            household = Household(code=f"{group.code}{h_index:04d}", head_name=members[0]["name"],
-                                  division=group, collective=collective,
-                                  address=f"{group.full_name}{h_index}号")
-            households.append(household)
-            for member in members:
-                number = data.resident_id(rng, member["birth"], member["female"])
-                persons.append(Person(
-                    household=household, name=member["name"], sex="2" if member["female"] else "1",
-                    birth_date=member["birth"], relation=member["relation"],
-                    id_number_encrypted=pii.encrypt(number), id_number_hash=pii.lookup_hash(number),
-                    id_number_masked=mask_resident_id(number),
-                ))
+            code = f"{g_code}{h_index:04d}"
+            address = f"{full_name}{h_index}号"
+            numbers = [data.resident_id(rng, m["birth"], m["female"]) for m in members]
+            files.add("CBF.csv", code, "1", members[0]["name"], "1", numbers[0], address, len(members))
+            for member, number in zip(members, numbers):
+                files.add("CBF_JTCY.csv", code, member["name"], "2" if member["female"] else "1", "1", number,
+                          RELATION_CODES[member["relation"]], member["birth"].isoformat())
+            contract = f"{code}J"
             row = h_index - 1
             for p_index in range(data.PARCELS_PER_HOUSEHOLD):
                 parcel_seq += 1
                 width, height = rng.uniform(25, 60), rng.uniform(20, 45)
                 geometry = data.rectangle(origin_lon + p_index * 0.0008, origin_lat + row * 0.0006, width, height)
-                land_class, land_use = _land_class(rng)
-                parcel = Parcel(
-                    code=f"{group.code}{parcel_seq:05d}", name=rng.choice(data.PARCEL_NAMES),
-                    division=group, collective=collective, area_m2=data.polygon_area_m2(geometry),
-                    land_class=land_class, land_use=land_use, basic_farmland=land_class == LandClass.arable and rng.random() < 0.7,
-                    boundaries={"east": "沟", "south": "路", "west": "邻户承包地", "north": "田坎"},
-                    geometry=geometry,
-                )
-                parcels.append(parcel)
-                holdings.append((household, parcel))
+                land_type, land_use = _land_class(rng)
+                parcel = f"{g_code}{parcel_seq:05d}"
+                name = rng.choice(data.PARCEL_NAMES)
+                basic = land_type == "011" and rng.random() < 0.7
+                files.add("DK.csv", parcel, name, "10", land_type, land_use, "1" if basic else "2",
+                          data.polygon_area_m2(geometry), "沟", "路", "邻户承包地", "田坎")
+                files.feature("DK.geojson", "DKBM", parcel, geometry)
+                files.add("CBDKXX.csv", parcel, g_code, code, contract)
+                holdings.append((code, parcel))
+            files.add("CBHT.csv", contract, g_code, code, "110", start.isoformat(), end.isoformat(),
+                      data.PARCELS_PER_HOUSEHOLD)
             # within the area standard for the household's size (HOMESTEAD-ONE)
             side = min(len(members), 5) * 28 if len(members) >= 3 else 84
             homestead_geometry = data.rectangle(origin_lon - 0.004, origin_lat + row * 0.0006, side ** 0.5, side ** 0.5)
-            homesteads.append(Homestead(
-                code=f"{group.code}J{h_index:04d}", division=group, collective=collective, household=household,
-                area_m2=data.polygon_area_m2(homestead_geometry),
-                house_floor_area_m2=Decimal(rng.randrange(90, 260)), house_structure=rng.choice(["砖混", "砖木", "框架"]),
-                address=household.address, geometry=homestead_geometry,
-            ))
-    for code, village in villages.items():
-        collective = collectives[code]
-        for n, (name, asset_class, category, area, value, status) in enumerate([
-            ("村委会办公楼", AssetClass.non_operating, "办公用房", 420, 380000, "in_use"),
-            ("原村小学校舍", AssetClass.operating, "闲置校舍", 1600, 520000, "idle"),
-            ("集体林地", AssetClass.resource, "林地", 86000, 0, "in_use"),
-            ("堰塘养殖水面", AssetClass.resource, "养殖水面", 12000, 0, "idle"),
-            ("村口经营性建设用地", AssetClass.resource, "经营性建设用地", 3300, 0, "idle"),
-        ], start=1):
-            details = {"planned_use": "商业服务业", "plot_ratio": 1.2} if category == "经营性建设用地" else None
-            assets.append(CollectiveAsset(
-                code=f"{code}-ZC{n:03d}", name=f"{village.name}{name}", collective=collective, division=village,
-                asset_class=asset_class, category=category, area_m2=Decimal(area), book_value=Decimal(value),
-                source="自建" if value else "集体所有", location=village.full_name, status=status, details=details,
-            ))
-    db.session.add_all(households + persons)
-    db.session.flush()
+            homestead = f"{g_code}J{h_index:04d}"
+            files.add("ZJD.csv", homestead, g_code, code, data.polygon_area_m2(homestead_geometry),
+                      rng.randrange(90, 260), rng.choice(["砖混", "砖木", "框架"]), address)
+            files.feature("ZJD.geojson", "ZDDM", homestead, homestead_geometry)
+            homesteads.append(homestead)
+    for v_code, (v_name, full_name) in villages.items():
+        for n, (name, asset_class, category, area, value, status) in enumerate(ASSETS, start=1):
+            construction = category == "经营性建设用地"
+            files.add("JTZC.csv", f"{v_code}-ZC{n:03d}", f"{v_name}{name}", data.collective_credit_code(v_code),
+                      asset_class, category, area, value, "自建" if value else "集体所有", full_name, status,
+                      "商业服务业" if construction else None, "1.2" if construction else None)
+    files.write(directory)
+    return {"holdings": holdings, "homesteads": homesteads}
 
+
+def load_demo() -> dict[str, int]:
+    """Create the demo county, its people, land and accounts. Returns counts of what was made."""
+    rng = random.Random(2026)
+    with tempfile.TemporaryDirectory(prefix="demo-nyt2539-") as tmp:
+        written = write_demo_files(Path(tmp), rng)
+        report = import_directory(tmp, actor=DEMO_ACTOR)
+    if not report.ok:
+        raise RuntimeError("the demo dataset did not import:\n" + "\n".join(report.lines()))
+
+    homesteads = {h.code: h for h in db.session.scalars(
+        select(Homestead).where(Homestead.code.in_(written["homesteads"])))}
+    examples_at = [written["holdings"][0], written["holdings"][7]]
+    households = {h.code: h for h in db.session.scalars(
+        select(Household).where(Household.code.in_([household for household, _ in examples_at])))}
+    parcels = {p.code: p for p in db.session.scalars(
+        select(Parcel).where(Parcel.code.in_([parcel for _, parcel in examples_at])))}
     with ledger_actor(DEMO_ACTOR), ledger_batch():
-        record_many(_holder_entries(collectives.values(), households), by=DEMO_ACTOR)
-        for asset in [*parcels, *homesteads, *assets]:
-            registry.register_asset(asset, data=_asset_data(asset))
-        start, end = date(*data.CONTRACT_START), date(*data.CONTRACT_END)
-        for household, parcel in holdings:
-            registry.grant_contract_right(parcel, [(household, Decimal(1))], start, end,
-                                          contract_number=f"{household.code}J")
-        for homestead in homesteads:
+        for code in written["homesteads"]:
+            homestead = homesteads[code]
             registry.allocate_homestead(homestead, homestead.household)
         organisations = _organisations()
-        examples = _example_transactions(holdings, organisations)
+        examples = _example_transactions([(households[h], parcels[p]) for h, p in examples_at], organisations)
     db.session.flush()
     ledger_entries = db.session.scalar(select(func.count()).select_from(ledger_entries_table))
 
-    codes = {d.code: d for d in [*villages.values(), *{v.parent for v in villages.values()},
-                                 *{v.parent.parent for v in villages.values()}]}
+    codes = {d.code: d for d in db.session.scalars(select(Division).where(Division.code.startswith(data.COUNTY[0]),
+                                                                          func.length(Division.code) < 14))}
     for username, role, name, division_code, institution in data.DEMO_ACCOUNTS:
         create_account(username, data.DEMO_PASSWORD, Role(role), name, codes.get(division_code), institution)
-    return {"divisions": len(codes) + len(groups), "collectives": len(collectives), "households": len(households),
-            "persons": len(persons), "parcels": len(parcels), "homesteads": len(homesteads),
-            "collective_assets": len(assets), "accounts": len(data.DEMO_ACCOUNTS),
-            "organisations": len(organisations), "example_transactions": examples,
-            "ledger_entries": ledger_entries}
-
-
-def mask_name(name: str) -> str:
-    """A person's name as the public ledger shows it: 张*明, 李*."""
-    return name[0] + "*" * max(len(name) - 2, 1) + (name[-1] if len(name) > 2 else "")
+    created = report.created
+    return {"divisions": created["divisions"], "collectives": created["collectives"],
+            "households": created["households"], "persons": created["persons"], "parcels": created["parcels"],
+            "homesteads": created["homesteads"], "collective_assets": created["collective_assets"],
+            "accounts": len(data.DEMO_ACCOUNTS), "organisations": len(organisations),
+            "example_transactions": examples, "ledger_entries": ledger_entries}
 
 
 DEMO_ACTOR = {"role": "county", "division": data.COUNTY[0], "account": "demo-import"}
-
-
-def _holder_entries(collectives, households) -> list:
-    """Registration entries for the collectives and households (people masked, IDs as keyed hashes)."""
-    entries = []
-    for c in collectives:
-        entries.append(("registration", [{"type": "collective", "id": c.credit_code}],
-                        {"object": "collective", "name": c.name, "division": c.division.code}))
-    for h in households:
-        entries.append(("registration", [{"type": "household", "id": h.code}], {
-            "object": "household", "head": mask_name(h.head_name), "group": h.division.code,
-            "collective": h.collective.credit_code,
-            "members": [{"name": mask_name(p.name), "relation": p.relation, "id_masked": p.id_number_masked,
-                         "id_hash": p.id_number_hash} for p in h.members],
-        }))
-    return entries
-
-
-def _asset_data(asset) -> dict:
-    if isinstance(asset, Parcel):
-        return {"object": "parcel", "name": asset.name, "group": asset.division.code, "area_m2": str(asset.area_m2),
-                "land_class": asset.land_class.value, "land_use": asset.land_use,
-                "basic_farmland": asset.basic_farmland, "boundaries": asset.boundaries}
-    if isinstance(asset, Homestead):
-        return {"object": "homestead", "area_m2": str(asset.area_m2),
-                "house_floor_area_m2": str(asset.house_floor_area_m2), "structure": asset.house_structure}
-    return {"object": "collective_asset", "name": asset.name, "class": asset.asset_class.value,
-            "category": asset.category, "area_m2": str(asset.area_m2) if asset.area_m2 is not None else None,
-            "book_value": str(asset.book_value)}
 
 
 def _organisations() -> dict[str, Organisation]:
@@ -223,7 +228,7 @@ def _example_transactions(holdings, organisations) -> int:
     registry.pledge(management, bank, Decimal("200000"), date(2025, 3, 1), date(2028, 2, 28),
                     contract_number="KJNS-DY-2025-0001", applicant=farm,
                     consents={"contracting_household": True, "filed_with_collective": True})
-    other_household, other_parcel = holdings[7]
+    other_household, other_parcel = holdings[1]
     disputed = next(r for r in active_rights(other_parcel) if r.right_type.value == "contract")
     registry.freeze(disputed, "开江县人民法院", "(2026)川1723执保17号", "财产保全（民间借贷纠纷）")
     return 3

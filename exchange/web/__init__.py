@@ -48,9 +48,10 @@ def init_app(app: Flask) -> None:
     from exchange.collateral.views import bp as collateral_bp
     from exchange.collectives.views import bp as collectives_bp
     from exchange.registry.views import bp as registry_bp
+    from exchange.registry.import_views import bp as registry_import_bp
     from exchange.web.views import bp as web_bp
 
-    for bp in (web_bp, accounts_bp, divisions_bp, audit_bp, registry_bp, collectives_bp, collateral_bp):
+    for bp in (web_bp, accounts_bp, divisions_bp, audit_bp, registry_bp, collectives_bp, collateral_bp, registry_import_bp):
         app.register_blueprint(bp)
 
     @app.context_processor
