@@ -32,6 +32,15 @@ DEFAULTS = {
     # NY/T 2539 import: how far (as a fraction) a parcel's polygon area may differ from its measured area SCMJ
     # before the row is refused; 0.05 = 5 %. Surveys round areas and projections differ slightly.
     "REGISTRY_IMPORT_AREA_TOLERANCE": 0.05,
+    # The exchange workflow (domain.md §4). Working days follow the official calendar (chinese-calendar) and, for
+    # years it does not cover, the holiday table county staff keep at /exchange/holidays.
+    "LISTING_NOTICE_WORKING_DAYS": 10,  # 挂牌公示期
+    "LISTING_OBJECTION_WORKING_DAYS": 5,  # 成交公示（异议期）
+    "LISTING_DEPOSIT_RATE": 0.1,  # default 保证金 as a share of the reserve (of one year's rent for rents)
+    "AUCTION_MINUTES": 60,  # how long an online auction runs
+    "AUCTION_EXTENSION_MINUTES": 5,  # a bid in the last N minutes extends the end to N minutes after it
+    "PRIORITY_MATCH_HOURS": 24,  # LAND-PRIORITY: how long members may match the best outside bid
+    "EXCHANGE_TIMEZONE": "Asia/Shanghai",
     "EXCHANGE_NAME": "开江县农村产权交易中心",
     "EXCHANGE_PLACE": "四川省开江县",
     "CERTIFICATE_NUMBER_PREFIX": "511723",

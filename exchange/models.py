@@ -9,6 +9,7 @@ from exchange.collectives import models as _collectives  # noqa: F401
 from exchange.db import Base
 from exchange.divisions import models as _divisions  # noqa: F401
 from exchange.registry import models as _registry  # noqa: F401
+from exchange.transfers import models as _transfers  # noqa: F401
 
 
 def all_metadata():

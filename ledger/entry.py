@@ -27,6 +27,7 @@ KINDS = {
     "membership": "成员 — a change in a collective's membership roll",
     "shares": "股份 — a quantification, transfer, exit or pledge of shares",
     "distribution": "分配 — an income distribution of a collective",
+    "contract": "合同 — a contract signed by its parties, or a payment against its schedule",
     "certificate": "鉴证 — a certificate issued from earlier entries",
     "key": "密钥 — the log's own key or policy changed",
 }

@@ -33,6 +33,9 @@ def load() -> None:
         from exchange.demo.certs import load_certificates_demo
 
         counts.update(load_certificates_demo())
+        from exchange.demo.exchange import load_exchange_demo
+
+        counts.update(load_exchange_demo())
         db.session.commit()
         checkpoint = publish_checkpoint()
         db.session.commit()

@@ -36,6 +36,8 @@ DEMO_ACCOUNTS = [
     ("village", "village", "金山村股份经济合作联合社", "511723100200", None),
     ("bank", "bank", "开江农商银行信贷员", None, "四川开江农村商业银行"),
     ("bidder", "bidder", "开江县绿源家庭农场", None, None),
+    ("bidder2", "bidder", "四川巴山生态农业有限公司", None, None),
+    ("member", "bidder", "金山村农户（本集体成员竞买人）", None, None),
 ]
 
 

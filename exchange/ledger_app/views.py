@@ -87,7 +87,7 @@ KIND_LABELS = {
     "registration": _l("登记"), "correction": _l("更正"), "transfer": _l("流转"), "pledge": _l("抵押"),
     "release": _l("解押"), "freeze": _l("查封"), "unfreeze": _l("解封"), "expiry": _l("到期"),
     "listing": _l("挂牌"), "resolution": _l("决议"), "membership": _l("成员变更"), "shares": _l("股份"),
-    "distribution": _l("收益分配"), "certificate": _l("鉴证"), "key": _l("密钥"),
+    "distribution": _l("收益分配"), "contract": _l("合同"), "certificate": _l("鉴证"), "key": _l("密钥"),
 }
 assert set(KIND_LABELS) == set(KINDS), "every ledger entry kind needs a label"
 
