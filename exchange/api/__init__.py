@@ -88,6 +88,11 @@ def init_app(app: Flask) -> None:
     from exchange.collateral.api import blp as collateral_blp
 
     api.register_blueprint(collateral_blp, url_prefix="/api/v1/collateral")
+    from exchange.transfers.api import blp as exchange_blp
+    from exchange.transfers.api import contracts_blp
+
+    api.register_blueprint(exchange_blp, url_prefix="/api/v1/exchange")
+    api.register_blueprint(contracts_blp, url_prefix="/api/v1/contracts")
     app.register_blueprint(certificates_pages)
     app.register_blueprint(ledger_pages)
     for blueprint in app.blueprints.values():
@@ -130,7 +135,8 @@ def init_app(app: Flask) -> None:
         return None
 
 
-API_BLUEPRINTS = {"core", "ledger_api", "registry_api", "collectives_api", "certificates_api", "collateral_api"}
+API_BLUEPRINTS = {"core", "ledger_api", "registry_api", "collectives_api", "certificates_api", "collateral_api",
+                  "exchange_api", "contracts_api"}
 
 
 def _as_http(error: DomainError, locale: str) -> HTTPException:
