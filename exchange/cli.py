@@ -131,6 +131,7 @@ def init_app(app: Flask) -> None:
     from exchange.certificates.cli import certificates_cli
     from exchange.ledger_app.cli import ledger_cli
     from exchange.registry.cli import registry_cli
+    from exchange.transfers.cli import exchange_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(setup)
@@ -139,3 +140,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(ledger_cli)
     app.cli.add_command(registry_cli)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(exchange_cli)

@@ -375,3 +375,15 @@ def test_every_step_is_in_the_ledger_without_personal_identifiers(app_ctx):
 
     assert not [n for n in re.findall(r"\d{17}[\dX]", text) if ric.is_valid(n)]  # no resident ID numbers
 
+
+
+def test_the_tick_command_moves_deadlines_and_is_idempotent(app, runner):
+    with app.test_request_context():
+        listing = db.session.scalar(select(Listing).where(Listing.state == ListingState.listed))
+        at = after_notice(listing).isoformat()
+    first = runner.invoke(args=["exchange", "tick", "--at", at])
+    assert first.exit_code == 0 and "registration_closed" in first.output, first.output
+    again = runner.invoke(args=["exchange", "tick", "--at", at])
+    assert again.exit_code == 0 and "moved: nothing" in again.output
+    bad = runner.invoke(args=["exchange", "tick", "--at", "2026-12-08 16:00"])
+    assert bad.exit_code != 0 and "--at" in bad.output
