@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, DateTime, Enum, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,11 +14,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from exchange.db import Base, utcnow
 from exchange.divisions.models import Division
 
-SQUARE_METRES_PER_MU = Decimal(10000) / Decimal(15)  # 1 亩 = 10000/15 m²
 
 
 def to_mu(area_m2: Decimal | float) -> Decimal:
-    return (Decimal(area_m2) / SQUARE_METRES_PER_MU).quantize(Decimal("0.01"))
+    """Square metres in 亩 to two decimals, half up; exact (× 15 / 10000), whatever the decimal context."""
+    return (Decimal(area_m2) * 15 / 10000).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 class Collective(Base):
