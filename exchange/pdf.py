@@ -1,9 +1,10 @@
 """The platform's one way to make a PDF (PDF 文书): a certificate template rendered from plain data, written as
 PDF/A-3b with the fonts it names and nothing else, then signed by the exchange's document-signing certificate.
 
-Templates live in ``templates/certificates/<name>/document.html`` with ``style.css`` beside it. They may load
-files from their own folder and ``data:`` URIs (QR codes); the fonts come from ``FONT_FACES`` below. Any other
-URL (``http:``, another folder, ``file://host/``) stops the render: a certificate is never issued with a part
+Templates live in ``templates/<family>/<name>/document.html`` with ``style.css`` beside it; the families are
+``certificates`` and ``contracts`` (the standard contracts of ``contracts/``). They may load files from the
+template folders and ``data:`` URIs (QR codes); the fonts come from ``FONT_FACES`` below. Any other URL
+(``http:``, another folder, ``file://host/``) stops the render: a document is never issued with a part
 silently missing.
 """
 from __future__ import annotations
@@ -46,6 +47,7 @@ FONT_FACES = {"normal": "NotoSerifCJK-Regular.ttc", "bold": "NotoSerifCJK-Bold.t
 OUTPUT_INTENT = "exchange-srgb"
 SIGNATURE_FIELD = "ExchangeSignature"
 _TEMPLATE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+FAMILIES = ("certificates", "contracts")  # the template folders render_pdf may use
 _PLAIN = (str, int, float, bool, type(None), Decimal, date, datetime)
 
 
@@ -134,8 +136,18 @@ def _list_associated_files_once(document, pdf) -> None:
         pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
 
 
+def templates_dir(family: str = "certificates") -> Path:
+    if family not in FAMILIES:
+        raise ValueError(f"template family {family!r}: use one of {', '.join(FAMILIES)}")
+    return Path(current_app.root_path, current_app.template_folder or "templates", family).resolve()
+
+
 def certificates_dir() -> Path:
-    return Path(current_app.root_path, current_app.template_folder or "templates", "certificates").resolve()
+    return templates_dir("certificates")
+
+
+def contracts_dir() -> Path:
+    return templates_dir("contracts")
 
 
 def qr_data_uri(text: str, *, scale: int = 4) -> Markup:
@@ -158,8 +170,8 @@ def _check_plain(value, where: str = "data") -> None:
 
 
 def render_pdf(template_name: str, data: dict, *, attachments: list[Attachment] | tuple = (), title: str,
-               lang: str = "zh-CN", issued_at: datetime | None = None) -> bytes:
-    """Render ``templates/certificates/<template_name>/`` with ``data`` to PDF/A-3b bytes (unsigned).
+               lang: str = "zh-CN", issued_at: datetime | None = None, family: str = "certificates") -> bytes:
+    """Render ``templates/<family>/<template_name>/`` with ``data`` to PDF/A-3b bytes (unsigned).
 
     ``issued_at`` (take it from the ledger entry) becomes the document's creation date and the attachments'
     dates; with it, the same data renders to the same bytes. Without it, the current time is used.
@@ -167,8 +179,8 @@ def render_pdf(template_name: str, data: dict, *, attachments: list[Attachment] 
     if not _TEMPLATE_NAME.fullmatch(template_name):
         raise ValueError(f"template name {template_name!r}: use lower-case letters, digits, '-' and '_'")
     _check_plain(data)
-    folder = certificates_dir() / template_name
-    template = current_app.jinja_env.get_template(f"certificates/{template_name}/document.html")
+    folder = templates_dir(family) / template_name
+    template = current_app.jinja_env.get_template(f"{family}/{template_name}/document.html")
     html = template.render(**data, title=title, lang=lang, qr_data_uri=qr_data_uri)
     css_path = folder / "style.css"
     css = css_path.read_text(encoding="utf-8") if css_path.exists() else ""
@@ -182,7 +194,7 @@ def _html_to_pdf(html: str, css: str, *, base_dir: Path, attachments=(), title: 
     if issued_at is not None and issued_at.tzinfo is None:
         raise ValueError("issued_at must carry a time zone (the ledger's timestamps are UTC)")
     fonts = font_dir()
-    fetcher = CertificateURLFetcher([certificates_dir(), fonts])
+    fetcher = CertificateURLFetcher([*(templates_dir(f) for f in FAMILIES), fonts])
     base_url = base_dir.resolve().as_uri() + "/"
     when = (issued_at or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
     with _render_lock:
