@@ -1,11 +1,9 @@
 """``flask --app wsgi certificates list | render NUMBER -o FILE.pdf | trust-bundle -o DIR``."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -42,17 +40,10 @@ def render(number: str, output: Path) -> None:
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True)
 def trust_bundle(output: Path) -> None:
     """What a bank installs: the log's verifier key, the witness keys and policy, the CA root (PEM)."""
-    from exchange.ca import export_trust_root
-    from exchange.ledger_app import service
+    from exchange.certificates.operations import trust_bundle_files
 
     output.mkdir(parents=True, exist_ok=True)
-    policy = service.load_policy()
-    (output / "policy.json").write_text(policy.to_json())
-    (output / "log.vkey").write_text(service.current_vkey() + "\n")
-    (output / "witnesses.vkey").write_text("".join(w.verifier.vkey + "\n" for w in policy.witnesses))
-    (output / "ca-root.pem").write_bytes(export_trust_root(current_app.config["KEY_DIR"]))
-    readme = Path(current_app.root_path).parent / "templates" / "certificates" / "TRUST-BUNDLE.txt"
-    if readme.exists():
-        shutil.copy(readme, output / "README.txt")
+    for name, content in trust_bundle_files().items():
+        (output / name).write_bytes(content)
     for name in sorted(p.name for p in output.iterdir()):
         click.echo(output / name)

@@ -7,8 +7,13 @@ the same way every time and can be checked offline against the log.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
@@ -19,6 +24,7 @@ from exchange.db import db, sqlite_write_intent
 from exchange.errors import DomainError
 from exchange.ledger_app import service
 from exchange.pdf import Attachment, render_pdf, sign_pdf
+from exchange.registry.importer import LAND_USES
 from exchange.registry.models import Encumbrance, Right, RightType, to_mu
 from ledger import merkle
 from ledger.entry import decode
@@ -51,6 +57,17 @@ def _holders(right: Right) -> str:
     return "、".join(h.public_name + (f"（{h.share}）" if h.share != 1 else "") for h in right.holders)
 
 
+def _yuan(amount) -> str:
+    """An amount in yuan with two decimals, whether the pledge was just made (Decimal("200000")) or read back."""
+    return f"{Decimal(amount).quantize(Decimal('0.01'))}"
+
+
+def _use(right: Right) -> str:
+    """The permitted use in words: land rights store the TDYT code (1 种植业 …)."""
+    use = right.permitted_use or "—"
+    return f"{use} {LAND_USES[use]}" if right.parcel is not None and use in LAND_USES else use
+
+
 def _term(right: Right) -> str:
     return f"{right.start_date or '—'} 至 {right.end_date or '长期'}"
 
@@ -73,18 +90,18 @@ def _rows(kind: CertificateKind, right: Right, encumbrance: Encumbrance | None) 
                  {"label": "受让方 Transferee", "value": _holders(right)},
                  {"label": "流转方式 Mode", "value": right.mode or "—"},
                  {"label": "期限 Term", "value": _term(right)},
-                 {"label": "用途 Use", "value": right.permitted_use or "—"},
+                 {"label": "用途 Use", "value": _use(right)},
                  {"label": "价款 Price", "value": str(right.terms.get("price") or right.terms.get("rent") or "—")},
                  {"label": "依据权利 From right", "value": source.number if source else "—"}]
     elif kind == CertificateKind.mortgage:
         rows += [{"label": "抵押人 Mortgagor", "value": _holders(right)},
                  {"label": "抵押权人 Pledgee", "value": encumbrance.pledgee.name},
-                 {"label": "担保债权金额 Secured amount", "value": f"{encumbrance.amount} 元"},
+                 {"label": "担保债权金额 Secured amount", "value": f"{_yuan(encumbrance.amount)} 元"},
                  {"label": "抵押期限 Term", "value": f"{encumbrance.start_date} 至 {encumbrance.end_date}"},
                  {"label": "抵押合同 Contract", "value": encumbrance.contract_number},
                  {"label": "权利期限 Term of the right", "value": _term(right)}]
     else:
-        pledges = "；".join(f"{e.pledgee.name} {e.amount} 元（{e.start_date} 至 {e.end_date}）"
+        pledges = "；".join(f"{e.pledgee.name} {_yuan(e.amount)} 元（{e.start_date} 至 {e.end_date}）"
                            for e in right.active_pledges()) or "无"
         freezes = "；".join(f"{f.authority} {f.document_number}" for f in right.active_freezes()) or "无"
         rows += [{"label": "权利人 Holder", "value": _holders(right)},
@@ -95,14 +112,59 @@ def _rows(kind: CertificateKind, right: Right, encumbrance: Encumbrance | None) 
     return rows
 
 
+def _entry_kind(index: int) -> str | None:
+    found = service.store().entries(db.session.connection(), index, index + 1) if index >= 0 else []
+    return decode(found[0][1])["kind"] if found else None
+
+
+def check_issuance(kind: CertificateKind, right: Right, encumbrance: Encumbrance | None = None) -> None:
+    """What each kind certifies: a transaction certificate a right created by a transfer entry, a mortgage
+    certificate an active pledge entry of that right, an extract any right; one transaction or mortgage
+    certificate per entry (a lost copy is downloaded again, not reissued)."""
+    if kind == CertificateKind.mortgage:
+        if encumbrance is None:
+            raise DomainError("CERT-ENCUMBRANCE", "抵押登记证明须指明抵押登记（encumbrance）。",
+                              "A mortgage certificate names its pledge (encumbrance).", field="encumbrance")
+        if encumbrance.right_id != right.id:
+            raise DomainError("CERT-ENCUMBRANCE-RIGHT",
+                              f"该抵押登记设定在权利 {encumbrance.right.number} 上，不是权利 {right.number}；"
+                              "请指明该权利上的抵押登记。",
+                              f"The pledge is registered on right {encumbrance.right.number}, not on {right.number}; "
+                              "name a pledge of this right.", field="encumbrance")
+        if encumbrance.released_at is not None:
+            raise DomainError("CERT-RELEASED",
+                              f"该抵押已于 {encumbrance.released_at.date()} 解除，不再出具抵押登记证明；"
+                              "可申请权属及他项权利查询证明。",
+                              f"The pledge was released on {encumbrance.released_at.date()}; a mortgage certificate "
+                              "is no longer issued for it (request an extract instead).", field="encumbrance",
+                              status=409)
+    elif encumbrance is not None:
+        raise DomainError("CERT-ENCUMBRANCE", "只有抵押登记证明指明抵押登记；交易鉴证书和查询证明不填 encumbrance。",
+                          "Only a mortgage certificate names a pledge; leave encumbrance empty for this kind.",
+                          field="encumbrance")
+    if kind == CertificateKind.transaction and _entry_kind(right.ledger_index) != "transfer":
+        raise DomainError("CERT-NOT-TRANSFER",
+                          f"交易鉴证书只为流转（出租、转包、入股、转让、出让等）形成的权利出具；权利 {right.number} "
+                          "不是由流转登记形成的，可申请权属及他项权利查询证明。",
+                          f"A transaction certificate is issued for a right created by a transfer (lease, sub-contract, "
+                          f"contribution, assignment, grant); right {right.number} was not (request an extract).",
+                          field="right")
+    if kind in (CertificateKind.transaction, CertificateKind.mortgage):
+        subject_index = encumbrance.ledger_index if encumbrance is not None else right.ledger_index
+        existing = db.session.scalar(select(Certificate.number).where(Certificate.kind == kind,
+                                                                      Certificate.subject_index == subject_index))
+        if existing is not None:
+            raise DomainError("CERT-DUPLICATE", f"该登记已出具{KIND_TITLES[kind][0]} {existing}，不重复出具；请下载原证明。",
+                              f"A {KIND_TITLES[kind][1].lower()} was already issued for this entry ({existing}); "
+                              "download that one.", field="right", status=409)
+
+
 def issue_certificate(kind: CertificateKind, right: Right, encumbrance: Encumbrance | None = None) -> Certificate:
     """Write the certificate's ledger entry (in the caller's transaction) and its row; flushes, never commits."""
-    if kind == CertificateKind.mortgage and encumbrance is None:
-        raise DomainError("CERT-ENCUMBRANCE", "抵押登记证明须指明抵押登记。", "A mortgage certificate names its pledge.",
-                          field="encumbrance")
-    if kind == CertificateKind.transaction and right.derived_from is None:
-        raise DomainError("CERT-NOT-TRANSFER", "交易鉴证书只为流转形成的权利出具。",
-                          "A transaction certificate is issued for a right created by a transfer.", field="right")
+    check_issuance(kind, right, encumbrance)
+    # Take the ledger's append lock before counting: two concurrent issues would otherwise both count N and
+    # the second would fail on the unique number after appending its entry.
+    service.store().lock(db.session.connection())
     now = datetime.now(timezone.utc)
     number = _next_number(kind, now.year)
     subject_index = encumbrance.ledger_index if encumbrance is not None else right.ledger_index
@@ -112,7 +174,7 @@ def issue_certificate(kind: CertificateKind, right: Right, encumbrance: Encumbra
     if kind == CertificateKind.mortgage:
         others = [e for e in right.active_pledges() if e.id != encumbrance.id]
         facts["rank"] = 1 + sum(1 for e in others if e.id < encumbrance.id)
-        facts["other_pledges"] = "；".join(f"第 {i} 顺位 {e.pledgee.name} {e.amount} 元"
+        facts["other_pledges"] = "；".join(f"第 {i} 顺位 {e.pledgee.name} {_yuan(e.amount)} 元"
                                            for i, e in enumerate(sorted(right.active_pledges(), key=lambda e: e.id), 1)
                                            if e.id != encumbrance.id)
     index = service.record("certificate", [{"type": asset["type"], "id": asset["code"]},
@@ -156,8 +218,10 @@ def covering_checkpoint(index: int) -> StoredCheckpoint:
     return ledger.checkpoint_for_size(connection, row.tree_size)
 
 
-def pdf_path(certificate: Certificate) -> Path:
-    return Path(current_app.instance_path) / "certificates" / f"{certificate.number}.pdf"
+def pdf_path(certificate: Certificate, entry_bytes: bytes) -> Path:
+    """Where the signed PDF is kept: named by number and the entry's hash, so a copy made for an entry that
+    is no longer in this database (a rolled-back issue, a restored backup) is never served for another."""
+    return Path(current_app.instance_path) / "certificates" / f"{certificate.number}-{sha256(entry_bytes)[:16]}.pdf"
 
 
 @dataclass
@@ -169,11 +233,11 @@ class Rendered:
 
 def render_certificate(certificate: Certificate) -> bytes:
     """The signed PDF (made once, then kept in the instance folder, so every copy is the same file)."""
-    path = pdf_path(certificate)
-    if path.exists():
-        return path.read_bytes()
     ledger = service.store()
     entry_bytes = ledger.entries(db.session.connection(), certificate.ledger_index, certificate.ledger_index + 1)[0][1]
+    path = pdf_path(certificate, entry_bytes)
+    if path.exists():
+        return path.read_bytes()
     entry = decode(entry_bytes)
     checkpoint = covering_checkpoint(certificate.ledger_index)
     _leaf, proof = ledger.inclusion_proof(db.session.connection(), certificate.ledger_index, checkpoint.tree_size)
@@ -197,9 +261,10 @@ def render_certificate(certificate: Certificate) -> bytes:
     ])
     signed = sign_pdf(pdf, reason=f"{info['title']} {info['number']}", location=current_app.config["EXCHANGE_PLACE"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(signed)
-    tmp.replace(path)
+    handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
+    with os.fdopen(handle, "wb") as f:
+        f.write(signed)
+    os.replace(tmp, path)
     return signed
 
 
@@ -232,6 +297,8 @@ class Verification:
     tree_size: int | None = None
     newest_size: int | None = None
     problems: list[str] = field(default_factory=list)
+    issued: str | None = None  # from the ledger entry, UTC
+    rows: list[dict] = field(default_factory=list)  # what the certificate states, from its entry (people masked)
 
     @property
     def valid(self) -> bool:
@@ -265,8 +332,8 @@ def current_status(certificate: Certificate, today: date | None = None) -> list[
     pledges = [e for e in right.active_pledges() if certificate.encumbrance is None or e.id != certificate.encumbrance_id]
     for rank, e in enumerate(sorted(right.active_pledges(), key=lambda e: e.id), start=1):
         if e in pledges:
-            statuses.append(Status("encumbered", f"该权利已抵押给{e.pledgee.name}（第 {rank} 顺位，{e.amount} 元，至 {e.end_date}）。",
-                                   f"The right is pledged to {e.pledgee.name} (rank {rank}, {e.amount} yuan, until {e.end_date})."))
+            statuses.append(Status("encumbered", f"该权利已抵押给{e.pledgee.name}（第 {rank} 顺位，{_yuan(e.amount)} 元，至 {e.end_date}）。",
+                                   f"The right is pledged to {e.pledgee.name} (rank {rank}, {_yuan(e.amount)} yuan, until {e.end_date})."))
     if not statuses:
         statuses.append(Status("valid", "该证明所载权利现仍有效，与登记簿一致。", "The certified right still stands as certified."))
     return statuses
@@ -284,6 +351,8 @@ def verify_certificate(certificate: Certificate) -> Verification:
         entry = decode(entry_bytes)
         if entry["data"]["certificate"]["number"] != certificate.number:
             result.problems.append("ledger entry does not name this certificate")
+        result.rows = list(entry["data"]["facts"]["rows"])
+        result.issued = entry["time"][:16].replace("T", " ") + " UTC"
         checkpoint = covering_checkpoint(certificate.ledger_index)
         connection = db.session.connection()
         verified = policy.verify_checkpoint(checkpoint.text)
@@ -303,6 +372,29 @@ def verify_certificate(certificate: Certificate) -> Verification:
     return result
 
 
+# Why an uploaded PDF does not verify, by ledger.verify's code, in both languages (the verifier itself speaks
+# English only: it runs at a bank, without the platform).
+UPLOAD_REASONS = {
+    "unreadable": ("文件不是可读取的 PDF，或已损坏、被截断。", "The file is not a readable PDF, or it is damaged or truncated."),
+    "unsigned": ("该 PDF 没有电子签章，不是本平台出具的证明。", "The PDF carries no signature: it is not one of our certificates."),
+    "signature-count": ("该 PDF 含有多个签章；本平台的证明只有一个签章。",
+                        "The PDF carries several signatures; our certificates carry one."),
+    "signature-invalid": ("电子签章无效。", "The PDF signature is not valid."),
+    "tampered": ("PDF 在签章后被改动过（哪怕一个字节），证明无效。",
+                 "The PDF was changed after it was signed (even one byte): the certificate is not valid."),
+    "appended": ("PDF 在签章后被追加了内容，证明无效。", "Content was added to the PDF after it was signed."),
+    "untrusted": ("电子签章不是本交易中心的证书所签，不是本平台出具的证明。",
+                  "The PDF was not signed by this exchange's certificate: it is not one of our certificates."),
+    "attachments-missing": ("PDF 缺少所附账本条目和包含证明，不是本平台出具的证明。",
+                            "The PDF lacks the attached ledger entry and proof: it is not one of our certificates."),
+    "entry-invalid": ("所附账本条目不是本平台的证明条目。", "The attached ledger entry is not a certificate entry."),
+    "checkpoint-rejected": ("所附检查点未经本平台账本密钥和见证方签名认可。",
+                            "The attached checkpoint is not signed by the log's keys and witnesses."),
+    "proof-invalid": ("所附包含证明与检查点不符：该条目未被证明记入账本。",
+                      "The attached inclusion proof does not match the checkpoint: the entry is not proved to be in the log."),
+}
+
+
 def verify_upload(data: bytes) -> dict:
     """Check an uploaded PDF the way the offline verifier does, with the platform's own trust bundle, then look up
     the certificate's current status. Never raises on bad input: the outcome says what is wrong."""
@@ -311,20 +403,52 @@ def verify_upload(data: bytes) -> dict:
     from pyhanko.keys import load_cert_from_pemder
 
     if not data:
-        return {"valid": False, "reason_zh": "请选择要核验的 PDF 文件。", "reason_en": "Choose a PDF file to check."}
+        return {"valid": False, "code": "empty", "reason_zh": "请选择要核验的 PDF 文件。",
+                "reason_en": "Choose a PDF file to check."}
     if len(data) > 10 * 1024 * 1024:
-        return {"valid": False, "reason_zh": "文件超过 10 MB，不是本平台出具的证明。",
+        return {"valid": False, "code": "too-large", "reason_zh": "文件超过 10 MB，不是本平台出具的证明。",
                 "reason_en": "The file is over 10 MB; it is not one of our certificates."}
     root = load_cert_from_pemder(str(ca_dir(current_app.config["KEY_DIR"]) / "root.pem"))
     try:
         result = verify_pdf(data, service.load_policy(), root)
     except VerificationError as exc:
-        return {"valid": False, "reason_zh": f"核验未通过：{exc}", "reason_en": f"Not valid: {exc}"}
+        zh, en = UPLOAD_REASONS.get(exc.code, ("证明未通过核验。", "The certificate does not verify."))
+        return {"valid": False, "code": exc.code, "reason_zh": f"核验未通过：{zh}", "reason_en": f"Not valid: {en}",
+                "detail": str(exc)}
     try:
         certificate = by_number(result.number)
     except DomainError:
-        return {"valid": False, "reason_zh": "签章和账本证明有效，但平台找不到该编号。",
+        return {"valid": False, "code": "unknown-number", "reason_zh": "签章和账本证明有效，但平台找不到该编号。",
                 "reason_en": "Signature and proof are valid but the number is unknown here."}
     online = verify_certificate(certificate)
-    return {"valid": True, "summary": result.summary(), "certificate": certificate, "online": online,
+    return {"valid": True, "code": "valid", "summary": result.summary(), "certificate": certificate, "online": online,
             "index": result.index, "tree_size": result.tree_size}
+
+
+def trust_bundle_files() -> dict[str, bytes]:
+    """What a bank installs to verify certificates offline: the policy (log keys, witness keys, quorum), the
+    log's and witnesses' verifier keys, the CA root, and a README."""
+    from exchange.ca import export_trust_root
+
+    policy = service.load_policy()
+    files = {
+        "policy.json": policy.to_json().encode(),
+        "log.vkey": (service.current_vkey() + "\n").encode(),
+        "witnesses.vkey": "".join(w.verifier.vkey + "\n" for w in policy.witnesses).encode(),
+        "ca-root.pem": export_trust_root(current_app.config["KEY_DIR"]),
+    }
+    readme = Path(current_app.root_path).parent / "templates" / "certificates" / "TRUST-BUNDLE.txt"
+    if readme.exists():
+        files["README.txt"] = readme.read_bytes()
+    return files
+
+
+def trust_bundle_zip() -> bytes:
+    """The trust bundle as one zip (a folder ``trust-bundle/``), byte-stable for the same keys."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in sorted(trust_bundle_files().items()):
+            info = zipfile.ZipInfo(f"trust-bundle/{name}", date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+    return buffer.getvalue()
