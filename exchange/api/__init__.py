@@ -93,6 +93,9 @@ def init_app(app: Flask) -> None:
 
     api.register_blueprint(exchange_blp, url_prefix="/api/v1/exchange")
     api.register_blueprint(contracts_blp, url_prefix="/api/v1/contracts")
+    from exchange.transfers.board_api import blp as board_api_blp
+
+    api.register_blueprint(board_api_blp, url_prefix="/api/v1/exchange")
     app.register_blueprint(certificates_pages)
     app.register_blueprint(ledger_pages)
     for blueprint in app.blueprints.values():
@@ -136,7 +139,7 @@ def init_app(app: Flask) -> None:
 
 
 API_BLUEPRINTS = {"core", "ledger_api", "registry_api", "collectives_api", "certificates_api", "collateral_api",
-                  "exchange_api", "contracts_api"}
+                  "exchange_api", "contracts_api", "exchange_board_api"}
 
 
 def _as_http(error: DomainError, locale: str) -> HTTPException:

@@ -49,11 +49,12 @@ def init_app(app: Flask) -> None:
     from exchange.collectives.views import bp as collectives_bp
     from exchange.registry.views import bp as registry_bp
     from exchange.registry.import_views import bp as registry_import_bp
+    from exchange.transfers.board import bp as board_bp
     from exchange.transfers.views import bp as transfers_bp
     from exchange.web.views import bp as web_bp
 
     for bp in (web_bp, accounts_bp, divisions_bp, audit_bp, registry_bp, collectives_bp, collateral_bp, registry_import_bp,
-               transfers_bp):
+               transfers_bp, board_bp):
         app.register_blueprint(bp)
 
     @app.context_processor
