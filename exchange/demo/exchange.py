@@ -44,9 +44,10 @@ def load_exchange_demo() -> dict[str, int]:
     codes = {kind: organisation_credit_code(prefix, serial) for _name, kind, prefix, serial in ORGANISATIONS}
     exchange.save_profile(_account("bidder"), party_kind="organisation", credit_code=codes["family_farm"],
                           farming_capacity="家庭农场，经营水稻 300 亩，拖拉机 2 台、收割机 1 台，常年雇工 4 人",
-                          contact="0818-8221001")
+                          contact="0818-8221001", address="四川省达州市开江县普安镇金山村 3 组")
     exchange.save_profile(_account("bidder2"), party_kind="organisation", credit_code=codes["company"],
-                          farming_capacity="农业公司，生态稻渔综合种养基地 1200 亩，农技人员 6 人", contact="0818-8221002")
+                          farming_capacity="农业公司，生态稻渔综合种养基地 1200 亩，农技人员 6 人", contact="0818-8221002",
+                          address="四川省达州市开江县新宁镇东街 18 号")
     exchange.save_profile(_account("member"), party_kind="household", household_code=member_household.code,
                           farming_capacity="本村种粮户，自有微耕机 1 台，家庭劳力 3 人")
     village, township = _account("village"), _account("township")

@@ -12,20 +12,23 @@ import contracts
 from exchange.accounts.models import Account, Role
 from exchange.db import db
 from exchange.errors import DomainError
-from exchange.registry.importer import mask_name
-from exchange.registry.models import Household
+from exchange.registry.models import Collective, Household
 from exchange.transfers.models import Contract, ContractSignature, ContractState, Listing, ListingState, ScheduleItem
-from exchange.transfers.operations import _next_number, _step, expect_version, lock
+from exchange.transfers.operations import _listing_checks, _next_number, _refuse_if, _step, expect_version, lock
 
 PARTIES = ("transferor", "transferee")
 
 
-def _holder_party(holder, role: str) -> dict:
+def _holder_party(holder, address: str = "") -> dict:
+    """A party as the contract names it: the registered name (the contracting household by its head) and its
+    address; a household is identified by its contractor code (承包方编码), never by a resident ID."""
     if isinstance(holder, Household):
-        return {"role": role, "kind": "household", "name": mask_name(holder.head_name) + "（户）",
-                "id_masked": holder.code[:6] + "********" + holder.code[-4:], "address": holder.address or holder.division.full_name}
-    return {"role": role, "kind": "organisation", "name": holder.name, "id_masked": holder.credit_code,
-            "address": holder.division.full_name if getattr(holder, "division", None) else ""}
+        return {"kind": "household", "name": holder.head_name, "id_masked": holder.code,
+                "address": address or holder.address or holder.division.full_name}
+    if isinstance(holder, Collective):
+        return {"kind": "collective", "name": holder.name, "id_masked": holder.credit_code or "",
+                "address": address or holder.division.full_name}
+    return {"kind": "organisation", "name": holder.name, "id_masked": holder.credit_code, "address": address}
 
 
 def draft_input(listing: Listing) -> dict:
@@ -38,8 +41,10 @@ def draft_input(listing: Listing) -> dict:
     location = getattr(asset, "division", None).full_name if getattr(asset, "division", None) else ""
     return {
         "kind": listing.kind,
-        "transferor": _holder_party(source, "transferor"),
-        "transferee": _holder_party(winner.household or winner.organisation, "transferee"),
+        "mode": listing.mode,
+        "right_number": right.number,
+        "transferor": _holder_party(source),
+        "transferee": _holder_party(winner.household or winner.organisation, winner.address),
         "issuer": listing.collective.name,
         "asset": {"code": asset.code, "name": getattr(asset, "name", None) or asset.code, "location": location,
                   "area_m2": str(area) if area is not None else None,
@@ -74,6 +79,9 @@ def _fix(contract: Contract, terms) -> None:
 
 
 def draft_contract(listing: Listing) -> Contract:
+    """The standard contract for the award; refused (the listing stays awarded) when the right is no longer clear
+    — frozen or encumbered since the notice — or the terms break a rule."""
+    _refuse_if(_listing_checks(listing))
     terms = contracts.TermsSchema().load(draft_input(listing))
     contracts.enforce(terms, listing.right, transferee=listing.winner.profile.household or listing.winner.profile.organisation)
     contract = Contract(listing=listing, number=_next_number("HT", Contract, Contract.number), kind=listing.kind,

@@ -151,6 +151,7 @@ class BidderProfile(Base):
     town_resident: Mapped[bool] = mapped_column(Boolean, default=False)  # 城镇居民 (HOMESTEAD-NO-SALE)
     farming_capacity: Mapped[str] = mapped_column(Text, default="")  # 经营能力: machinery, experience, staff
     contact: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")  # 住所: the contract names it (Art 40)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     account: Mapped[Account] = relationship()

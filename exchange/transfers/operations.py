@@ -371,7 +371,9 @@ def profile_of(account: Account) -> BidderProfile:
 
 def save_profile(account: Account, *, party_kind: str, household_code: str | None = None,
                  credit_code: str | None = None, farming_capacity: str = "", contact: str = "",
-                 town_resident: bool = False) -> BidderProfile:
+                 town_resident: bool = False, address: str = "") -> BidderProfile:
+    """The bidder's identity (a registered household or organisation) and what qualification looks at; the
+    address (住所) defaults to the household's registered one and is required, since the contract names it."""
     if account.role != Role.bidder:
         raise DomainError("BIDDER-ROLE", "只有竞买人账户可以登记竞买人资料。", "Only bidder accounts have a bidder profile.",
                           field="account", status=403)
@@ -394,12 +396,19 @@ def save_profile(account: Account, *, party_kind: str, household_code: str | Non
             raise DomainError("PARTY-UNKNOWN", f"未找到统一社会信用代码为“{credit_code}”的单位。",
                               f"No organisation with credit code '{credit_code}'.", field="credit_code")
         name, masked = organisation.name, organisation.credit_code
+    address = (address or "").strip() or (household.address or "" if household else "")
+    if not address:
+        raise DomainError("PROFILE-ADDRESS", "请填写住所（合同须载明双方的住所）。",
+                          "Give the address (the contract names each party's address).", field="address")
+    if len(address) > 300:
+        raise DomainError("PROFILE-ADDRESS", "住所不能超过 300 字。", "The address is at most 300 characters.",
+                          field="address")
     profile = db.session.scalar(select(BidderProfile).where(BidderProfile.account_id == account.id))
     if profile is None:
         profile = BidderProfile(account=account)
         db.session.add(profile)
     profile.party_kind, profile.household, profile.organisation = kind, household, organisation
-    profile.name, profile.id_masked = name, masked
+    profile.name, profile.id_masked, profile.address = name, masked, address
     profile.farming_capacity, profile.contact, profile.town_resident = farming_capacity.strip(), contact.strip(), town_resident
     db.session.flush()
     return profile
@@ -726,7 +735,14 @@ def tick(at: datetime | None = None) -> dict[str, int]:
     ids = db.session.scalars(select(Listing.id).where(Listing.state.in_(
         [ListingState.listed, ListingState.auction, ListingState.awarded])).order_by(Listing.id)).all()
     for listing_id in ids:
-        for step in catch_up(lock(listing_id), at):
+        try:
+            with db.session.begin_nested():  # one listing that cannot move does not stop the others
+                steps = catch_up(lock(listing_id), at)
+        except DomainError as error:
+            current_app.logger.warning("tick: listing %s held back: %s", listing_id, error)
+            moved["held_back"] = moved.get("held_back", 0) + 1
+            continue
+        for step in steps:
             moved[step] = moved.get(step, 0) + 1
     return moved
 

@@ -86,6 +86,7 @@ class ProfileForm(FlaskForm):
     household_code = StringField(_l("承包方编码（农户）"), validators=[Optional(), Length(max=18)])
     farming_capacity = TextAreaField(_l("农业经营能力"), validators=[Optional(), Length(max=1000)])
     contact = StringField(_l("联系电话"), validators=[Optional(), Length(max=100)])
+    address = StringField(_l("住所（农户可留空，按登记簿）"), validators=[Optional(), Length(max=300)])
     town_resident = BooleanField(_l("城镇居民"))
 
 
@@ -95,9 +96,28 @@ class HolidayForm(FlaskForm):
     name = StringField(_l("名称"), validators=[DataRequired(_l("请填写名称。")), Length(max=60)])
 
 
+CONTRACT_STATE_LABELS = {"draft": _l("待审查"), "reviewed": _l("已审查，待签订"), "signed": _l("已签订")}
+QUALIFICATION_LABELS = {"pending": _l("待资格审查"), "county_review": _l("待县级审核"), "qualified": _l("资格通过"),
+                        "refused": _l("资格未通过")}
+DEPOSIT_LABELS = {"due": _l("待缴"), "held": _l("已到账"), "applied": _l("已抵作价款"), "refunded": _l("已退还")}
+STEP_LABELS = {"submitted": _l("提交挂牌申请"), "accepted": _l("乡镇受理"), "approved": _l("审核通过，发布公示"),
+               "rejected": _l("驳回"), "withdrawn": _l("撤回挂牌"), "interest": _l("竞买报名"),
+               "qualification": _l("资格审查"), "deposit": _l("保证金到账"), "auction_opened": _l("报名截止，进入竞价"),
+               "bid": _l("出价"), "offer": _l("单一竞买人报价"), "priority_window": _l("成员优先权期"),
+               "priority_match": _l("成员行使优先权"), "awarded": _l("成交"), "failed": _l("流拍"),
+               "objection": _l("异议"), "objection_decided": _l("异议处理"), "annulled": _l("撤销成交"),
+               "publicity_closed": _l("成交公示期满"), "contract_drafted": _l("生成合同"),
+               "contract_reviewed": _l("乡镇审查合同"), "contract_accepted": _l("一方确认签订"),
+               "contract_signed": _l("合同签订完成"), "settled": _l("结算"), "registered": _l("权属登记，出具鉴证书"),
+               "relisted": _l("重新挂牌")}
+PARTY_LABELS = {"transferor": _l("出让方"), "transferee": _l("受让方")}
+
+
 @bp.app_context_processor
 def labels():
-    return {"kind_labels": KIND_LABELS, "listing_state_labels": STATE_LABELS}
+    return {"kind_labels": KIND_LABELS, "listing_state_labels": STATE_LABELS,
+            "contract_state_labels": CONTRACT_STATE_LABELS, "qualification_labels": QUALIFICATION_LABELS,
+            "deposit_labels": DEPOSIT_LABELS, "party_labels": PARTY_LABELS, "step_labels": STEP_LABELS}
 
 
 def _locale() -> str:
@@ -341,7 +361,8 @@ def profile():
         try:
             ops.save_profile(current_user, party_kind=form.party_kind.data, credit_code=form.credit_code.data,
                              household_code=form.household_code.data, farming_capacity=form.farming_capacity.data or "",
-                             contact=form.contact.data or "", town_resident=form.town_resident.data)
+                             contact=form.contact.data or "", town_resident=form.town_resident.data,
+                             address=form.address.data or "")
         except DomainError as error:
             db.session.rollback()
             errors = _errors(error)

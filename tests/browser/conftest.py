@@ -21,6 +21,24 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+LIVE_ENV: dict[str, str] = {}  # the live server's environment, for commands run against its database
+
+
+def _live_flask(*args: str) -> str:
+    """Run ``flask --app wsgi ARGS`` against the live server's database (as cron would); return its output."""
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=LIVE_ENV,
+                          check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+def _live_python(code: str) -> str:
+    """Run Python inside the live server's application context; return what it prints."""
+    prelude = "from wsgi import app\nctx = app.app_context()\nctx.push()\n"
+    done = subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, env=LIVE_ENV, check=True,
+                          capture_output=True, text=True)
+    return done.stdout.strip()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -32,6 +50,8 @@ def live_server(database_factory, tmp_path_factory):
     instance = tmp_path_factory.mktemp("live-instance")
     env = {**os.environ, "DATABASE_URL": database_factory(), "EXCHANGE_INSTANCE_PATH": str(instance),
            "FLASK_APP": "wsgi", "PYTHONWARNINGS": "ignore"}
+    LIVE_ENV.clear()
+    LIVE_ENV.update(env)
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for args in (["setup"], ["demo", "load"]):
         subprocess.run(flask + args, cwd=ROOT, env=env, check=True, capture_output=True)
@@ -55,6 +75,16 @@ def live_server(database_factory, tmp_path_factory):
     server.terminate()
     server.wait(timeout=10)
     log.close()
+
+
+@pytest.fixture
+def live_flask(live_server):
+    return _live_flask
+
+
+@pytest.fixture
+def live_python(live_server):
+    return _live_python
 
 
 @pytest.fixture(scope="session")

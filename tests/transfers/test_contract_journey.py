@@ -1,0 +1,106 @@
+"""From award to certificate: the contract is drafted from the standard template, reviewed by the township,
+accepted by both parties on its digest, settled, registered in the registry and certified."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from exchange.db import db
+from exchange.transfers import contracting
+from exchange.transfers import operations as ops
+from exchange.transfers.models import ContractState, DepositState, ListingState
+from tests.transfers.test_workflow import account, after_notice, bidders_in, ledger_size, listed, refused
+
+
+def awarded_and_drafted():
+    listing = listed()
+    winner, loser = bidders_in(listing, "bidder", "bidder2")
+    ops.tick(after_notice(listing))
+    ops.place_bid(account("bidder2"), listing, listing.version, "800")
+    ops.place_bid(account("bidder"), listing, listing.version, "850")
+    ops.tick(ops._aware(listing.auction_ends_at) + timedelta(seconds=1))
+    assert listing.state == ListingState.awarded
+    ops.tick(ops.end_of_day(listing.objection_ends_on) + timedelta(minutes=1))
+    assert listing.state == ListingState.contracting
+    return listing, winner, loser
+
+
+def test_the_whole_transfer_from_award_to_certificate(app_ctx, tmp_path):
+    listing, winner, loser = awarded_and_drafted()
+    contract = listing.contract
+    assert contract.state == ContractState.draft and contract.kind == "land_management_transfer"
+    terms = contract.terms
+    assert terms["amount"] == "850.00" or Decimal(terms["amount"]) == Decimal("850")
+    assert len(contract.schedule) == 8 and all(i.amount == Decimal("850.00") for i in contract.schedule)
+    # nobody signs an unreviewed text
+    refused("CONTRACT-STATE", contracting.sign_contract, account("bidder"), contract, listing.version, "transferee",
+            contract.digest)
+    # the township corrects the use clause; the digest changes with it
+    before = contract.digest
+    refused("CONTRACT-FIXED", contracting.review_contract, account("township"), contract, listing.version,
+            {"amount": "1"})
+    contracting.review_contract(account("township"), contract, listing.version)
+    assert contract.state == ContractState.reviewed and contract.digest == before
+    # a party who read an older text is refused; the right accounts sign on the digest they read
+    refused("CONTRACT-DIGEST", contracting.sign_contract, account("bidder"), contract, listing.version, "transferee",
+            "0" * 64)
+    refused("CONTRACT-SIGNER", contracting.sign_contract, account("bidder2"), contract, listing.version,
+            "transferee", contract.digest)
+    contracting.sign_contract(account("bidder"), contract, listing.version, "transferee", contract.digest)
+    contracting.sign_contract(account("village"), contract, listing.version, "transferor", contract.digest)
+    assert contract.state == ContractState.signed and listing.state == ListingState.signed
+    pdf = contracting.contract_pdf(contract)
+    assert hashlib.sha256(pdf).hexdigest() == contract.pdf_sha256
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    compact = "".join(text.split())
+    assert "土地经营权" in compact and contract.number in compact and "850" in compact
+    # settlement: the loser's deposit goes back, the winner's counts toward the price
+    refused("SETTLEMENT-REFERENCE", ops.settle, account("township"), listing, listing.version, reference=" ")
+    ops.settle(account("township"), listing, listing.version, reference="BANK-2027-001")
+    assert loser.deposit_state == DepositState.refunded and winner.deposit_state == DepositState.applied
+    assert contract.schedule[0].paid == contract.schedule[0].amount
+    # registration: a new management right for the winner, the transaction certificate
+    size = ledger_size()
+    new, certificate = ops.register_transfer(account("township"), listing, listing.version)
+    db.session.flush()
+    assert listing.state == ListingState.registered and listing.certificate_number == certificate.number
+    assert new.ended_at is None and new.derived_from_id == listing.right.id
+    assert ledger_size() > size
+    steps = [e.step for e in listing.events]
+    for step in ("contract_drafted", "contract_reviewed", "contract_accepted", "contract_signed", "settled",
+                 "registered"):
+        assert step in steps, step
+
+
+def test_a_review_that_breaks_the_law_is_refused_and_changes_nothing(app_ctx):
+    listing, _, _ = awarded_and_drafted()
+    contract = listing.contract
+    digest, size = contract.digest, ledger_size()
+    with pytest.raises(Exception):
+        with db.session.begin_nested():
+            contracting.review_contract(account("township"), contract, listing.version,
+                                        {"end": (listing.start_date.replace(year=listing.start_date.year + 30)).isoformat()})
+    db.session.refresh(contract)
+    assert contract.digest == digest and contract.state == ContractState.draft and ledger_size() == size
+
+
+def test_a_right_frozen_after_the_award_holds_the_listing_back_without_stopping_the_tick(app_ctx):
+    from exchange.registry import operations as registry
+
+    listing = listed()
+    bidders_in(listing, "bidder")
+    ops.tick(after_notice(listing))
+    ops.place_bid(account("bidder"), listing, listing.version, "800")
+    assert listing.state == ListingState.awarded
+    registry.freeze(listing.right, "开江县人民法院", "(2027)川1723执保1号", "财产保全")
+    size = ledger_size()
+    moved = ops.tick(ops.end_of_day(listing.objection_ends_on) + timedelta(minutes=1))
+    assert moved == {"held_back": 1}
+    assert listing.state == ListingState.awarded and listing.contract is None and ledger_size() == size
