@@ -8,7 +8,7 @@ export EXCHANGE_INSTANCE_PATH ?= $(CURDIR)/instance
 FLASK := $(VENV)/bin/flask --app wsgi
 MO := exchange/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: run test system-runtime system-test setup bench translations extract-messages clean
+.PHONY: run test system-runtime system-test setup bench bench-exchange translations extract-messages clean
 
 run: system-runtime $(VENV)/.runtime $(MO)
 	$(FLASK) setup
@@ -47,6 +47,11 @@ extract-messages: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(VENV)/bin/python benchmarks/ledger_bench.py
+
+# the exchange's targets on PostgreSQL (a throwaway server, as `make test` starts): auction bids and the public board
+bench-exchange: $(VENV)/.test system-test
+	scripts/with-postgres.sh $(VENV)/bin/python benchmarks/auction_bench.py --postgres-from-env
+	scripts/with-postgres.sh $(VENV)/bin/python benchmarks/board_bench.py --postgres-from-env
 
 clean:
 	rm -rf $(VENV) .pytest_cache

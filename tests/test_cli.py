@@ -48,18 +48,21 @@ def test_setup_and_demo_load_twice_keep_the_data(database_factory, tmp_path):
     from exchange import create_app
 
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": database_factory()})
-    cli = app.test_cli_runner()
-    assert cli.invoke(args=["setup"]).exit_code == 0
-    assert cli.invoke(args=["demo", "load"]).exit_code == 0
-    key = (tmp_path / "keys" / "pii.key").read_bytes()
-    with app.app_context():
-        parcels = count(Parcel)
-    second = cli.invoke(args=["setup"])
-    assert second.exit_code == 0, second.output
-    assert "already loaded" in cli.invoke(args=["demo", "load"]).output
-    with app.app_context():
-        assert count(Parcel) == parcels
-    assert (tmp_path / "keys" / "pii.key").read_bytes() == key
+    try:
+        cli = app.test_cli_runner()
+        assert cli.invoke(args=["setup"]).exit_code == 0
+        assert cli.invoke(args=["demo", "load"]).exit_code == 0
+        key = (tmp_path / "keys" / "pii.key").read_bytes()
+        with app.app_context():
+            parcels = count(Parcel)
+        second = cli.invoke(args=["setup"])
+        assert second.exit_code == 0, second.output
+        assert "already loaded" in cli.invoke(args=["demo", "load"]).output
+        with app.app_context():
+            assert count(Parcel) == parcels
+        assert (tmp_path / "keys" / "pii.key").read_bytes() == key
+    finally:
+        app.extensions["database"].engine.dispose()  # its pooled connections would otherwise outlive the test
 
 
 def test_create_account_from_cli(runner, app_ctx):

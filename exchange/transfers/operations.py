@@ -103,12 +103,34 @@ def lock(listing_id: int) -> Listing:
     return listing
 
 
-def expect_version(listing: Listing, seen: int | None) -> None:
-    if seen is None or int(seen) != listing.version:
-        raise DomainError(
-            "STALE", f"该项目已被他人更新（您看到的是第 {seen} 版，当前为第 {listing.version} 版），操作未执行；请刷新后重试。",
-            f"The listing changed since you saw it (you saw version {seen}, it is now {listing.version}); nothing "
-            "was done. Reload and try again.", field="version", status=409)
+def lock_seen(listing_id: int, seen: int | str | None) -> Listing:
+    """``lock`` for a request that carries the version it saw: a request already stale is refused before it
+    queues for the lock (in a busy auction most losing bids are), and the version is checked again under it."""
+    current = db.session.scalar(select(Listing.version).where(Listing.id == listing_id))
+    if current is not None and _seen(seen) != current:
+        _refuse_stale(seen, current)
+    listing = lock(listing_id)
+    expect_version(listing, seen)
+    return listing
+
+
+def _seen(seen: int | str | None) -> int | None:
+    try:
+        return int(seen) if seen is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _refuse_stale(seen, current: int) -> None:
+    raise DomainError(
+        "STALE", f"该项目已被他人更新（您看到的是第 {seen} 版，当前为第 {current} 版），操作未执行；请刷新后重试。",
+        f"The listing changed since you saw it (you saw version {seen}, it is now {current}); nothing "
+        "was done. Reload and try again.", field="version", status=409)
+
+
+def expect_version(listing: Listing, seen: int | str | None) -> None:
+    if _seen(seen) != listing.version:
+        _refuse_stale(seen, listing.version)
 
 
 def _subjects(listing: Listing) -> list[dict]:
@@ -527,7 +549,9 @@ def eligible(listing: Listing) -> list[Interest]:
 
 
 def best_bid(listing: Listing) -> Bid | None:
-    return max(listing.bids, key=lambda b: (b.amount, -b.id), default=None)
+    """The highest bid, the earliest on a tie: one indexed row, not the whole history of an auction."""
+    return db.session.scalar(select(Bid).where(Bid.listing_id == listing.id)
+                             .order_by(Bid.amount.desc(), Bid.id).limit(1))
 
 
 def minimum_bid(listing: Listing) -> Decimal:
@@ -552,8 +576,7 @@ def _close_registration(listing: Listing, at: datetime) -> None:
 
 def place_bid(account: Account, listing: Listing, version: int, amount) -> Bid:
     """An ascending bid (or, with one qualified bidder, the offer at no less than the reserve)."""
-    listing = lock(listing.id)
-    expect_version(listing, version)
+    listing = lock_seen(listing.id, version)
     at = now()
     catch_up(listing, at)
     _expect_state(listing, {ListingState.auction}, "出价（竞价期内）")

@@ -191,6 +191,19 @@ def test_a_stale_version_is_refused_and_nothing_changes(app_ctx):
     assert error.status == 409 and listing.state == ListingState.accepted
 
 
+def test_a_bid_from_a_stale_or_garbled_page_is_refused_before_it_waits_for_the_lock(app_ctx):
+    listing = listed()
+    bidders_in(listing, "bidder", "bidder2")
+    ops.tick(after_notice(listing))
+    seen = listing.version
+    ops.place_bid(account("bidder"), listing, seen, "800")
+    error = refused("STALE", ops.place_bid, account("bidder2"), listing, seen, "820")
+    assert f"第 {seen} 版" in error.message_zh and error.status == 409
+    refused("STALE", ops.place_bid, account("bidder2"), listing, "abc", "820")
+    refused("STALE", ops.place_bid, account("bidder2"), listing, None, "820")
+    assert ops.best_bid(listing).amount == Decimal("800")
+
+
 def test_rejection_needs_a_reason_and_ends_the_listing(app_ctx):
     listing = submit()
     refused("REASON", ops.reject, account("township"), listing, listing.version, "  ")
