@@ -104,3 +104,23 @@ def test_a_right_frozen_after_the_award_holds_the_listing_back_without_stopping_
     moved = ops.tick(ops.end_of_day(listing.objection_ends_on) + timedelta(minutes=1))
     assert moved == {"held_back": 1}
     assert listing.state == ListingState.awarded and listing.contract is None and ledger_size() == size
+
+
+def test_a_member_who_matched_signs_as_the_household_named_in_the_register(app_ctx):
+    listing = listed()
+    bidders_in(listing, "bidder", "member")
+    ops.tick(after_notice(listing))
+    ops.place_bid(account("bidder"), listing, listing.version, "800")
+    ops.tick(ops._aware(listing.auction_ends_at) + timedelta(seconds=1))
+    ops.match(account("member"), listing, listing.version)
+    ops.tick(ops.end_of_day(listing.objection_ends_on) + timedelta(minutes=1))
+    contract = listing.contract
+    household = listing.winner.profile.household
+    assert contract.terms["transferee"]["name"] == household.head_name
+    assert contract.terms["transferee"]["address"] == listing.winner.profile.address != ""
+    contracting.review_contract(account("township"), contract, listing.version)
+    refused("CONTRACT-SIGNER", contracting.sign_contract, account("bidder"), contract, listing.version, "transferee",
+            contract.digest)
+    contracting.sign_contract(account("member"), contract, listing.version, "transferee", contract.digest)
+    contracting.sign_contract(account("village"), contract, listing.version, "transferor", contract.digest)
+    assert contract.state == ContractState.signed
