@@ -15,7 +15,8 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
-    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",  # per account and address
+    "LOGIN_ADDRESS_RATE_LIMIT": "60 per minute;300 per hour",  # per address, whatever the account
     "LEDGER_ORIGIN": "kaijiang.exchange.example/ledger",
     # Witnesses the platform runs itself (the county exchange and the provincial centre) and how many
     # cosignatures a verifier must see. An outside witness can be added with `flask ledger witness init`.

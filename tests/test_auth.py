@@ -67,7 +67,19 @@ def test_login_is_rate_limited(client):
                                             "csrf_token": token}).status_code for _ in range(11)]
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429
-    assert "操作过于频繁" in client.post("/login", data={"csrf_token": token}).get_data(as_text=True)
+    again = client.post("/login", data={"username": "county", "password": "Demo@2026", "csrf_token": token})
+    assert again.status_code == 429 and "操作过于频繁" in again.get_data(as_text=True)
+    # a colleague in the same office (same address) still logs in
+    colleague = client.post("/login", data={"username": "township", "password": "Demo@2026", "csrf_token": token})
+    assert colleague.status_code == 302
+
+
+def test_guessing_across_many_accounts_from_one_address_is_limited(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_RATE_LIMIT", "3 per minute")
+    token = csrf_token(client)
+    statuses = [client.post("/login", data={"username": f"user{i}", "password": "bad-guess",
+                                            "csrf_token": token}).status_code for i in range(4)]
+    assert statuses == [401, 401, 401, 429]
 
 
 def test_open_redirect_after_login_is_ignored(client):

@@ -17,18 +17,32 @@ from tests.browser.conftest import log_in
 pytestmark = pytest.mark.browser
 
 
-def as_user(page, username: str, path: str) -> None:
-    page.context.clear_cookies()
-    log_in(page, username)
-    page.goto(path)
+@pytest.fixture
+def people(browser, live_server):
+    """One browser per person, each signed in once (as on their own machines)."""
+    contexts = {}
+
+    def person(username: str | None):
+        if username not in contexts:
+            context = browser.new_context(base_url=live_server, locale="zh-CN")
+            contexts[username] = context.new_page()
+            contexts[username].set_default_timeout(10_000)
+            if username:
+                log_in(contexts[username], username)
+        return contexts[username]
+
+    yield person
+    for page in contexts.values():
+        page.context.close()
 
 
-def test_a_management_right_goes_from_listing_to_a_verified_certificate(page, live_flask, live_python):
+def test_a_management_right_goes_from_listing_to_a_verified_certificate(people, live_flask, live_python):
     right = live_python("from exchange.demo.exchange import demo_rights\nprint(demo_rights()[1].number)")
     year = date.today().year
+    village, township, farm, public = people("village"), people("township"), people("bidder"), people(None)
 
     # 1. the village submits the listing for the household
-    log_in(page, "village")
+    page = village
     page.goto("/exchange/listings/new")
     page.get_by_label("挂牌权利编号").fill(right)
     page.get_by_label("底价（元）").fill("700")
@@ -43,14 +57,15 @@ def test_a_management_right_goes_from_listing_to_a_verified_certificate(page, li
     listing_url = f"/exchange/listings/{number}"
 
     # 2. the township accepts and publishes it
-    as_user(page, "township", listing_url)
+    page = township
+    page.goto(listing_url)
     page.get_by_test_id("accept").click()
     page.get_by_test_id("approve").click()
     expect(page.get_by_test_id("state")).to_contain_text("公示中")
     expect(page.get_by_test_id("notice")).to_be_visible()
 
     # 3. the public board shows it without personal identifiers
-    page.context.clear_cookies()
+    page = public
     page.goto(f"/exchange/board/{number}")
     expect(page.locator("body")).to_contain_text(number)
     expect(page.locator("body")).to_contain_text("700")
@@ -58,11 +73,13 @@ def test_a_management_right_goes_from_listing_to_a_verified_certificate(page, li
     assert not [n for n in re.findall(r"(?<!\d)\d{17}[\dX](?!\d)", text) if ric.is_valid(n)]  # no resident IDs
 
     # 4. the family farm registers; the township qualifies it and records the deposit
-    as_user(page, "bidder", listing_url)
+    page = farm
+    page.goto(listing_url)
     page.locator("input[name=plan]").fill("种植优质稻")
     page.get_by_test_id("interest").click()
     expect(page.get_by_test_id("my-interest")).to_contain_text("待资格审查")
-    as_user(page, "township", listing_url)
+    page = township
+    page.goto(listing_url)
     page.locator("[data-testid^=qualify-]").first.click()
     page.locator("input[name=reference]").first.fill("BANK-2026-0300")
     page.locator("[data-testid^=deposit-]").first.click()
@@ -72,7 +89,8 @@ def test_a_management_right_goes_from_listing_to_a_verified_certificate(page, li
     notice_end = date.fromisoformat(page.get_by_test_id("notice").inner_text().split("~")[1].strip())
     after = datetime.combine(notice_end + timedelta(days=1), datetime.min.time(), timezone.utc)
     assert "registration_closed" in live_flask("exchange", "tick", "--at", after.isoformat())
-    as_user(page, "bidder", listing_url)
+    page = farm
+    page.goto(listing_url)
     expect(page.get_by_test_id("state")).to_contain_text("竞价中")
     page.get_by_test_id("bid-amount").fill("720")
     page.get_by_test_id("bid").click()
@@ -88,16 +106,15 @@ def test_a_management_right_goes_from_listing_to_a_verified_certificate(page, li
     assert "contracting" in live_flask("exchange", "tick", "--at", later.isoformat())
 
     # 7. the township reviews the contract; the farm and the village sign it on the text they read
-    as_user(page, "township", listing_url)
+    page = township
+    page.goto(listing_url)
     expect(page.get_by_test_id("state")).to_contain_text("合同签订中")
     page.get_by_test_id("review_contract").click()
     page.get_by_test_id("contract-link").click()
     expect(page.get_by_test_id("contract-state")).to_contain_text("已审查")
     contract_url = page.url
     expect(page.get_by_test_id("schedule").locator("tbody tr")).to_have_count(5)
-    for username, party in (("bidder", "transferee"), ("village", "transferor")):
-        page.context.clear_cookies()
-        log_in(page, username)
+    for page, party in ((farm, "transferee"), (village, "transferor")):
         page.goto(contract_url)
         page.get_by_test_id(f"sign-{party}").click()
     page.goto(contract_url)
@@ -106,7 +123,8 @@ def test_a_management_right_goes_from_listing_to_a_verified_certificate(page, li
     assert pdf.ok and pdf.body().startswith(b"%PDF")
 
     # 8. settlement and 9. registration with the transaction certificate
-    as_user(page, "township", listing_url)
+    page = township
+    page.goto(listing_url)
     page.locator("input[name=reference]").fill("BANK-2027-0001")
     page.get_by_test_id("settle").click()
     expect(page.get_by_test_id("state")).to_contain_text("已结算")
@@ -116,7 +134,7 @@ def test_a_management_right_goes_from_listing_to_a_verified_certificate(page, li
     expect(page.get_by_test_id("events")).to_contain_text("权属登记，出具鉴证书")
 
     # anyone verifies the certificate online
-    page.context.clear_cookies()
+    page = public
     page.goto(f"/verify/{certificate}")
     expect(page.locator("body")).to_contain_text(certificate)
     expect(page.locator("body")).to_contain_text("有效")
