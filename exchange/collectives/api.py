@@ -418,9 +418,12 @@ class ShareExitArgs(Schema):
 
 
 def _household(collective, code: str, field: str) -> Household:
-    household = db.session.scalar(select(Household).where(Household.code == code))
+    """A household of this collective (one of another collective is not named, nor said to exist)."""
+    household = db.session.scalar(select(Household).where(Household.code == code,
+                                                          Household.collective_id == collective.id))
     if household is None:
-        raise DomainError("HOUSEHOLD-UNKNOWN", f"没有承包方编码为 {code} 的农户。", f"No household {code}.", field=field)
+        raise DomainError("HOUSEHOLD-UNKNOWN", f"本集体没有承包方编码为 {code} 的农户。",
+                          f"No household {code} in this collective.", field=field)
     return household
 
 
@@ -507,3 +510,6 @@ class IncomeImport(MethodView):
         audit.record("collective.income_import", "collective", collective.credit_code, detail={"rows": len(items)})
         db.session.commit()
         return {"imported": len(items), "total": sum((i.amount for i in items), 0)}
+
+
+from exchange.collectives import api_documents  # noqa: E402,F401  (its routes are on ``blp``)

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from exchange.collectives import operations as books
-from exchange.collectives.money import FEN
+from exchange.collectives.money import is_fen_amount
 from exchange.errors import DomainError
 
 COLUMNS = ("received_on", "source", "amount")
@@ -42,15 +42,21 @@ def import_income_csv(collective, data: bytes) -> list:
             amount = Decimal((row["amount"] or "").strip())
         except InvalidOperation:
             amount = None
-        if amount is None or amount <= 0 or amount != amount.quantize(FEN):
+        if amount is None or not is_fen_amount(amount) or amount <= 0:
             problems.append({"line": line, "field": "amount", "message_zh": "金额应为正数，精确到分",
                              "message_en": "amount must be positive, to the fen", "value": row["amount"]})
             continue
-        if not (row["source"] or "").strip():
-            problems.append({"line": line, "field": "source", "message_zh": "请写明收入来源",
-                             "message_en": "give the source", "value": ""})
+        source = (row["source"] or "").strip()
+        if not source or len(source) > 200:
+            problems.append({"line": line, "field": "source", "message_zh": "请写明收入来源（不超过 200 字）",
+                             "message_en": "give the source (at most 200 characters)", "value": source[:40]})
             continue
-        rows.append((received_on, row["source"].strip(), amount, (row.get("right_number") or "").strip() or None))
+        if len((row.get("right_number") or "").strip()) > 40:
+            problems.append({"line": line, "field": "right_number", "message_zh": "合同或权利编号不超过 40 个字符",
+                             "message_en": "the right or contract number has at most 40 characters",
+                             "value": row["right_number"][:40]})
+            continue
+        rows.append((received_on, source, amount, (row.get("right_number") or "").strip() or None))
     if problems:
         raise DomainError("CSV-ROWS", f"{len(problems)} 行有误，整个文件未导入：" +
                           "；".join(f"第 {p['line']} 行 {p['field']}：{p['message_zh']}" for p in problems[:20]),

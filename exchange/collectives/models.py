@@ -226,7 +226,10 @@ class SharePlan(Base):
 
 class ShareMovement(Base):
     """A change in shares: quantification, inheritance, transfer, exit, pledge. Balances are sums of these.
-    ``household_id`` NULL means the collective's own shares (集体股 or shares bought back on exit)."""
+    ``household_id`` NULL means the collective's own shares (集体股 or shares bought back on exit).
+    A share certificate (股权证) issued to a household is a row of reason "certificate" with delta 0 whose
+    ``ledger_index`` is the certificate's entry: it marks the point in the household's history the certificate
+    states, and any later movement of the household makes it out of date."""
 
     __tablename__ = "collective_share_movements"
 

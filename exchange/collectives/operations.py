@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -13,12 +13,12 @@ from exchange.collectives.models import (
     CANDIDATE, JOINING, LEAVING, Distribution, IncomeRecord, InventoryItem, InventoryRun, Meeting, MeetingKind,
     MemberEvent, MemberEventKind, Motion, MotionKind, Notice, Objection, Payout, ShareMovement, SharePlan,
 )
-from exchange.collectives.money import FEN, split_exact
+from exchange.collectives.money import FEN, is_fen_amount, split_by_percent, split_exact
 from exchange.collectives.rules import Check, check_percentages, check_resolution, check_share_types, check_votes
 from exchange.db import db, utcnow
 from exchange.errors import DomainError
 from exchange.ledger_app.service import record
-from exchange.registry.models import Collective, CollectiveAsset, Household, Person
+from exchange.registry.models import AssetClass, Collective, CollectiveAsset, Household, Person
 
 
 def _subject(collective: Collective) -> dict:
@@ -67,6 +67,33 @@ def members_on(collective: Collective, on: date) -> list[Person]:
     return [person for person, status, _ in roll(collective, on) if status == "member"]
 
 
+def statuses_on(collective: Collective, on: date | None = None) -> dict[int, str]:
+    """person id → candidate, member or former, as of ``on`` (None: counting every event, whatever its date)."""
+    by_person: dict[int, list[MemberEvent]] = defaultdict(list)
+    for event in member_events(collective, on):
+        by_person[event.person_id].append(event)
+    return {person_id: member_status(events) for person_id, events in by_person.items()}
+
+
+def _check_people(check: Check, collective: Collective, persons: list[Person]) -> None:
+    """Everyone named belongs to a household of this collective (the roll is the collective's own)."""
+    outsiders = [p for p in persons if p.household is None or p.household.collective_id != collective.id]
+    if outsiders:
+        check.fail("MEMBER-OTHER-COLLECTIVE", "成员名册",
+                   f"{len(outsiders)} 人不属于本集体经济组织的农户（{'、'.join(p.id_number_masked for p in outsiders[:3])}），"
+                   "不能列入本集体的名册。",
+                   f"{len(outsiders)} person(s) do not belong to a household of this collective.", "persons")
+
+
+def _check_not_members(check: Check, persons: list[Person], statuses: dict[int, str], on: date) -> None:
+    twice = [p for p in persons if statuses.get(p.id) == "member"]
+    if twice:
+        check.fail("MEMBER-TWICE", "成员名册",
+                   f"{len(twice)} 人已是本集体成员，不能重复确认（{'、'.join(p.id_number_masked for p in twice[:3])}）。",
+                   f"{len(twice)} person(s) are already members (as of {on} or later) and cannot be confirmed twice.",
+                   "persons")
+
+
 def _member_event(collective: Collective, person: Person, kind: MemberEventKind, on: date, reason: str = "",
                   motion: Motion | None = None, notice: Notice | None = None, index: int | None = None) -> MemberEvent:
     event = MemberEvent(collective_id=collective.id, person=person, household=person.household, kind=kind,
@@ -82,14 +109,33 @@ def list_candidates(collective: Collective, persons: list[Person], kind: MemberE
     if kind not in CANDIDATE:
         raise DomainError("MEMBER-EVENT-KIND", f"{kind.value} 不是列入待确认名册的方式。",
                           f"{kind.value} does not put a person forward for confirmation.", field="kind")
+    check = Check()
+    _check_people(check, collective, persons)
+    _check_not_members(check, persons, statuses_on(collective, on), on)
+    check.done()
     index = record("membership", [_subject(collective)], {
         "action": "list_candidates", "kind": kind.value, "on": on.isoformat(), "reason": reason,
         "persons": [_person_ref(p) for p in persons]})
-    return [_member_event(collective, p, kind, on, reason, index=index) for p in persons]
+    events = [_member_event(collective, p, kind, on, reason, index=index) for p in persons]
+    db.session.flush()
+    return events
 
 
 def open_notice(collective: Collective, persons: list[Person], starts_on: date, title: str) -> Notice:
-    """公示 of people to be confirmed, for MEMBER_NOTICE_DAYS days; objections may be raised meanwhile."""
+    """公示 of people to be confirmed, for MEMBER_NOTICE_DAYS days; objections may be raised meanwhile. Only people
+    put forward (initial roll, application, birth, marriage in) and not yet members go on a notice."""
+    check = Check()
+    _check_people(check, collective, persons)
+    statuses = statuses_on(collective, starts_on)
+    _check_not_members(check, persons, statuses, starts_on)
+    not_listed = [p for p in persons if statuses.get(p.id) not in ("candidate", "member")]
+    if not_listed:
+        check.fail("MEMBER-NOT-CANDIDATE", "农村集体经济组织法 第12条",
+                   f"{len(not_listed)} 人尚未列入待确认名册（初始名册、申请、出生或婚入），不能公示"
+                   f"（{'、'.join(p.id_number_masked for p in not_listed[:3])}）。",
+                   f"{len(not_listed)} person(s) have not been put forward (initial roll, application, birth or "
+                   "marriage in) and cannot go on a notice.", "persons")
+    check.done()
     days = int(current_app.config["MEMBER_NOTICE_DAYS"])
     notice = Notice(collective=collective, title=title, starts_on=starts_on, ends_on=starts_on + timedelta(days=days - 1),
                     person_ids=[p.id for p in persons], ledger_index=-1)
@@ -106,6 +152,9 @@ def raise_objection(notice: Notice, person: Person | None, raised_by: str, text:
         raise DomainError("NOTICE-CLOSED", f"异议应在公示期 {notice.starts_on} 至 {notice.ends_on} 内提出。",
                           f"Objections are raised during the notice, {notice.starts_on} to {notice.ends_on}.",
                           field="on")
+    if person is not None and person.id not in notice.person_ids:
+        raise DomainError("NOTICE-PERSON", f"{person.id_number_masked} 不在该公示名单中。",
+                          f"{person.id_number_masked} is not on this notice.", field="person")
     objection = Objection(notice=notice, person=person, raised_by=raised_by, text=text)
     db.session.add(objection)
     return objection
@@ -127,7 +176,9 @@ def confirm_members(notice: Notice, motion: Motion) -> list[MemberEvent]:
     check = Check()
     check_resolution(check, motion, MotionKind.membership, collective.id, "MEMBER-RESOLUTION",
                      "农村集体经济组织法 第12条", "成员身份确认", "Confirming members")
-    if motion.passed and motion.meeting.held_on <= notice.ends_on:
+    if check.violations:  # without its resolution there is no meeting date to check the rest against
+        check.done()
+    if motion.meeting.held_on <= notice.ends_on:
         check.fail("MEMBER-NOTICE", "农村集体经济组织法 第12条",
                    f"公示期至 {notice.ends_on} 结束，决议会议（{motion.meeting.held_on}）应在公示期满之后召开。",
                    f"The notice runs until {notice.ends_on}; the meeting ({motion.meeting.held_on}) must come after it.",
@@ -139,19 +190,19 @@ def confirm_members(notice: Notice, motion: Motion) -> list[MemberEvent]:
                    f"{len(open_objections)} objection(s) are not yet handled.", "objections")
     excluded = {o.person_id for o in notice.objections if o.upheld}
     people = [p for p in db.session.scalars(select(Person).where(Person.id.in_(notice.person_ids))) if p.id not in excluded]
-    current = {p.id for p in members_on(collective, motion.meeting.held_on)}
-    twice = [p for p in people if p.id in current]
-    if twice:
-        check.fail("MEMBER-TWICE", "成员名册",
-                   f"{len(twice)} 人已是本集体成员，不能重复确认（{'、'.join(p.id_number_masked for p in twice[:3])}）。",
-                   f"{len(twice)} person(s) are already members and cannot be confirmed twice.", "persons")
+    # A member on the meeting's date, or by a confirmation recorded for a later date, is not confirmed again.
+    on_the_day, overall = statuses_on(collective, motion.meeting.held_on), statuses_on(collective)
+    _check_not_members(check, people, {p.id: "member" for p in people if "member" in
+                                       (on_the_day.get(p.id), overall.get(p.id))}, motion.meeting.held_on)
     check.done()
     on = motion.meeting.held_on
     index = record("membership", [_subject(collective)], {
         "action": "confirm", "notice": notice.id, "resolution": motion.evidence, "on": on.isoformat(),
         "persons": [_person_ref(p) for p in people], "excluded_by_objection": len(excluded)})
-    return [_member_event(collective, p, MemberEventKind.confirmation, on, motion.resolution_number or "",
-                          motion=motion, notice=notice, index=index) for p in people]
+    events = [_member_event(collective, p, MemberEventKind.confirmation, on, motion.resolution_number or "",
+                            motion=motion, notice=notice, index=index) for p in people]
+    db.session.flush()
+    return events
 
 
 def record_member_change(collective: Collective, person: Person, kind: MemberEventKind, on: date, reason: str,
@@ -177,7 +228,9 @@ def record_member_change(collective: Collective, person: Person, kind: MemberEve
     index = record("membership", [_subject(collective)], {
         "action": "change", "kind": kind.value, "on": on.isoformat(), "reason": reason,
         "person": _person_ref(person), "resolution": motion.evidence if motion else None})
-    return _member_event(collective, person, kind, on, reason, motion=motion, index=index)
+    event = _member_event(collective, person, kind, on, reason, motion=motion, index=index)
+    db.session.flush()
+    return event
 
 
 # --- meetings and resolutions --------------------------------------------------------------------------
@@ -220,8 +273,8 @@ def record_votes(motion: Motion, votes_for: int, votes_against: int, abstentions
     if carried:
         year = meeting.held_on.year
         count = db.session.scalar(select(func.count()).select_from(Motion).join(Meeting).where(
-            Meeting.collective_id == meeting.collective.id, Motion.passed.is_(True),
-            Motion.resolution_number.is_not(None), Meeting.held_on >= date(year, 1, 1),
+            Meeting.collective_id == meeting.collective.id, Motion.resolution_number.is_not(None),
+            Meeting.held_on >= date(year, 1, 1),
             Meeting.held_on <= date(year, 12, 31)))
         motion.resolution_number = f"{meeting.collective.division.name}决〔{year}〕{count + 1}号"
     motion.ledger_index = record("resolution", [_subject(meeting.collective)], {
@@ -306,9 +359,18 @@ def adopt_share_plan(collective: Collective, motion: Motion, cutoff_on: date, qu
     check_resolution(check, motion, MotionKind.share_plan, collective.id, "SHARE-PLAN-RESOLUTION",
                      "农村集体经济组织法 第40条", "股份量化方案", "A share quantification plan")
     check_share_types(check, types)
-    if total_shares <= 0 or Decimal(str(quantified_value)) < 0:
-        check.fail("SHARES-SUM", "实践规则", "总股数应大于 0，量化资产净值不能为负。",
-                   "Total shares must be more than 0 and the quantified value not negative.", "total_shares")
+    if not isinstance(total_shares, int) or total_shares <= 0 or not Decimal(str(quantified_value)).is_finite() \
+            or Decimal(str(quantified_value)) < 0:
+        check.fail("SHARES-SUM", "实践规则", "总股数应为大于 0 的整数，量化资产净值不能为负。",
+                   "Total shares must be a whole number above 0 and the quantified value not negative.", "total_shares")
+    owned = {a.code: a for a in db.session.scalars(select(CollectiveAsset).where(
+        CollectiveAsset.collective_id == collective.id, CollectiveAsset.code.in_(list(asset_codes))))}
+    unknown = [c for c in asset_codes if c not in owned or owned[c].asset_class == AssetClass.non_operating]
+    if unknown:
+        check.fail("SHARE-ASSET", "农村集体经济组织法 第40条",
+                   f"量化的资产应为本集体登记的经营性或资源性资产：{'、'.join(unknown[:5])} 不是。",
+                   f"Quantified assets are registered operating or resource assets of this collective; "
+                   f"{', '.join(unknown[:5])} are not.", "asset_codes")
     existing = db.session.scalar(select(SharePlan.id).where(SharePlan.collective_id == collective.id))
     if existing:
         check.fail("SHARE-PLAN-EXISTS", "股份量化方案", "本集体已有股份量化方案；调整应通过股份变动办理。",
@@ -354,6 +416,7 @@ def adopt_share_plan(collective: Collective, motion: Motion, cutoff_on: date, qu
         "assets": asset_codes, "households": {k: str(v) for k, v in sorted(households.items())}})
     for m in movements:
         m.ledger_index = plan.ledger_index
+    db.session.flush()
     return plan
 
 
@@ -376,14 +439,21 @@ def transfer_shares(plan: SharePlan, from_household: Household, to_household: Ho
     if reason not in ("inheritance", "transfer"):
         check.fail("SHARE-REASON", "股权管理", "变动原因应为 inheritance（继承）或 transfer（内部转让）。",
                    "The reason is inheritance or transfer.", "reason")
+    if from_household.collective_id != plan.collective_id or from_household.id == to_household.id:
+        check.fail("SHARES-INSIDE", "农村集体经济组织法 第41条", "转出户应为本集体的另一农户。",
+                   "Shares pass from one household of the collective to another.", "from_household")
     if to_household.collective_id != plan.collective_id:
         check.fail("SHARES-INSIDE", "农村集体经济组织法 第41条", "股份只能在本集体经济组织内部转让或继承给本集体成员户。",
                    "Shares pass only to households of the same collective.", "to_household")
-    if shares <= 0 or shares != shares.quantize(FEN) or shares > _balance(plan, from_household):
+    if not is_fen_amount(shares) or shares <= 0 or shares > _balance(plan, from_household):
         check.fail("SHARE-BALANCE", "股权管理",
                    f"转出股数应为正数（至多两位小数），且不超过该户现有 {_balance(plan, from_household)} 股。",
                    f"Shares moved must be positive (two decimals at most) and at most the "
                    f"{_balance(plan, from_household)} the household holds.", "shares")
+    price = Decimal(str(price)) if price is not None else None
+    if price is not None and (not is_fen_amount(price) or price < 0):
+        check.fail("SHARE-PRICE", "股权管理", "转让价款应为不小于 0 的金额，精确到分。",
+                   "The price is an amount not below zero, to the fen.", "price")
     check.done()
     index = record("shares", [_subject(plan.collective)], {
         "action": reason, "from": from_household.code, "to": to_household.code, "shares": str(shares),
@@ -393,6 +463,7 @@ def transfer_shares(plan: SharePlan, from_household: Household, to_household: Ho
                       price=price, ledger_index=index),
         ShareMovement(plan=plan, household=to_household, share_type="mixed", delta=shares, reason=reason,
                       price=price, ledger_index=index)])
+    db.session.flush()
     return index
 
 
@@ -402,20 +473,34 @@ def exit_shares(plan: SharePlan, household: Household, shares: Decimal, price: D
     check = Check()
     check_resolution(check, motion, MotionKind.share_exit, plan.collective_id, "EXIT-RESOLUTION",
                      "农村集体经济组织法 第18条", "股权有偿退出", "A paid exit")
-    if shares <= 0 or shares > _balance(plan, household):
-        check.fail("SHARE-BALANCE", "股权管理", f"退出股数应为正数且不超过该户现有 {_balance(plan, household)} 股。",
-                   f"Shares must be positive and at most the {_balance(plan, household)} held.", "shares")
-    if Decimal(str(price)) < 0:
-        check.fail("EXIT-PRICE", "股权管理", "退出价款不能为负数。", "The exit price cannot be negative.", "price")
+    if motion is not None and db.session.scalar(select(ShareMovement.id).where(
+            ShareMovement.motion_id == motion.id, ShareMovement.reason == "exit").limit(1)):
+        check.fail("EXIT-RESOLUTION", "农村集体经济组织法 第18条",
+                   f"决议 {motion.resolution_number} 已用于一次股权退出；每次退出须有其决议。",
+                   f"Resolution {motion.resolution_number} already authorised an exit; each exit needs its own.",
+                   "motion_id")
+    if household.collective_id != plan.collective_id:
+        check.fail("SHARES-INSIDE", "农村集体经济组织法 第41条", "只有本集体的农户可以退出本集体的股份。",
+                   "Only a household of this collective exits its shares.", "household")
+    if not is_fen_amount(shares) or shares <= 0 or shares > _balance(plan, household):
+        check.fail("SHARE-BALANCE", "股权管理",
+                   f"退出股数应为正数（至多两位小数），且不超过该户现有 {_balance(plan, household)} 股。",
+                   f"Shares must be positive (two decimals at most) and at most the {_balance(plan, household)} held.",
+                   "shares")
+    price = Decimal(str(price))
+    if not is_fen_amount(price) or price < 0:
+        check.fail("EXIT-PRICE", "股权管理", "退出价款应为不小于 0 的金额，精确到分。",
+                   "The exit price is an amount not below zero, to the fen.", "price")
     check.done()
     index = record("shares", [_subject(plan.collective)], {
         "action": "exit", "household": household.code, "shares": str(shares), "price": str(price),
         "resolution": motion.evidence})
     db.session.add_all([
         ShareMovement(plan=plan, household=household, share_type="mixed", delta=-shares, reason="exit",
-                      price=Decimal(str(price)), motion_id=motion.id, ledger_index=index),
+                      price=price, motion_id=motion.id, ledger_index=index),
         ShareMovement(plan=plan, household=None, share_type="collective", delta=shares, reason="exit",
-                      price=Decimal(str(price)), motion_id=motion.id, ledger_index=index)])
+                      price=price, motion_id=motion.id, ledger_index=index)])
+    db.session.flush()
     return index
 
 
@@ -425,17 +510,22 @@ def exit_shares(plan: SharePlan, household: Household, shares: Decimal, price: D
 def record_income(collective: Collective, received_on: date, source: str, amount: Decimal,
                   right_number: str | None = None) -> IncomeRecord:
     amount = Decimal(str(amount))
-    if amount <= 0 or amount != amount.quantize(FEN):
+    if not is_fen_amount(amount) or amount <= 0:
         raise DomainError("INCOME-AMOUNT", "收入金额应为正数，精确到分。", "Income must be positive, to the fen.",
                           field="amount")
-    if not source.strip():
-        raise DomainError("REQUIRED", "请写明收入来源。", "Give the source of the income.", field="source")
+    if not source.strip() or len(source) > 200:
+        raise DomainError("REQUIRED", "请写明收入来源（不超过 200 字）。", "Give the source of the income (at most 200 "
+                          "characters).", field="source")
+    if right_number is not None and len(right_number) > 40:
+        raise DomainError("INCOME-RIGHT", "合同或权利编号不超过 40 个字符。",
+                          "The right or contract number has at most 40 characters.", field="right_number")
     item = IncomeRecord(collective_id=collective.id, received_on=received_on, source=source, amount=amount,
                         right_number=right_number, ledger_index=-1)
     db.session.add(item)
     item.ledger_index = record("distribution", [_subject(collective)], {
         "action": "income", "received_on": received_on.isoformat(), "source": source, "amount": str(amount),
         "right": right_number})
+    db.session.flush()
     return item
 
 
@@ -448,9 +538,9 @@ def income_of_year(collective: Collective, year: int) -> Decimal:
 
 def distribute(collective: Collective, year: int, plan: SharePlan, motion: Motion,
                percentages: dict[str, str]) -> Distribution:
-    """收益分配 of a year's income. Reserve, welfare and management are rounded half-up to the fen; dividends
-    take the rest, so the four parts sum to the distributable income exactly; dividends are split over the
-    share balances by the largest-remainder method, so the payouts sum to the dividends exactly."""
+    """收益分配 of a year's income. The distributable income is split over the four percentages, then the dividends
+    over the share balances, both by the largest-remainder method to the fen (``money.split_exact``): the four
+    parts sum to the distributable income exactly, and the payouts to the dividends exactly."""
     check = Check()
     check_resolution(check, motion, MotionKind.distribution, collective.id, "DIST-RESOLUTION",
                      "农村集体经济组织法 第42条", "收益分配方案", "A distribution plan")
@@ -467,9 +557,9 @@ def distribute(collective: Collective, year: int, plan: SharePlan, motion: Motio
                    "plan")
     check.done()
     pct = {k: Decimal(str(v)) for k, v in percentages.items()}
-    allocations = {k: (distributable * pct[k] / 100).quantize(FEN, rounding=ROUND_HALF_UP)
-                   for k in ("reserve", "welfare", "management")}
-    allocations["dividends"] = distributable - sum(allocations.values(), Decimal(0))
+    # Rounding reserve, welfare and management half-up separately and giving dividends the rest could leave
+    # the dividends a fen or more off their share, or below zero on a small amount; one exact split cannot.
+    allocations = split_by_percent(distributable, pct)
     balances = share_balances(plan)
     total_shares = sum(balances.values(), Decimal(0))
     payouts = split_exact(allocations["dividends"], balances) if allocations["dividends"] > 0 else {k: Decimal(0) for k in balances}

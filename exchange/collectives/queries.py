@@ -4,10 +4,10 @@ from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from exchange.collectives.models import Distribution, Meeting, Motion, Payout, SharePlan
+from exchange.collectives.models import Distribution, Meeting, Motion, Payout, ShareMovement, SharePlan
 from exchange.db import db
 from exchange.divisions.models import Division
-from exchange.registry.models import Collective
+from exchange.registry.models import Collective, Household
 
 
 def collective_or_404(village_code: str) -> Collective:
@@ -45,3 +45,19 @@ def distribution_or_404(collective: Collective, year: int) -> Distribution:
     if item is None:
         abort(404)
     return item
+
+
+def household_or_404(collective: Collective, code: str) -> Household:
+    """A household of this collective; one of another collective is a 404 like one that does not exist."""
+    household = db.session.scalar(select(Household).where(Household.code == code,
+                                                          Household.collective_id == collective.id))
+    if household is None:
+        abort(404)
+    return household
+
+
+def plan_households(plan: SharePlan) -> list[Household]:
+    """Households that have ever held shares of the plan, by code."""
+    return list(db.session.scalars(select(Household).where(Household.id.in_(
+        select(ShareMovement.household_id).where(ShareMovement.plan_id == plan.id))).order_by(Household.code)))
+

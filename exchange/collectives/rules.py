@@ -69,10 +69,7 @@ def check_resolution(check: Check, motion: Motion | None, kind: MotionKind, coll
 
 
 def check_percentages(check: Check, percentages: dict[str, Any]) -> None:
-    try:
-        values = {k: Decimal(str(v)) for k, v in percentages.items()}
-    except ArithmeticError:
-        values = None
+    values = _decimals({k: v for k, v in percentages.items()}) if isinstance(percentages, dict) else None
     if not values or set(values) != {"reserve", "welfare", "management", "dividends"} or any(v < 0 for v in values.values()):
         check.fail("DIST-PERCENT", "农村集体经济组织财务制度",
                    "分配方案应列明公积公益金（reserve）、福利费（welfare）、管理费（management）和股东分红（dividends）四项比例，且均不小于 0。",
@@ -86,15 +83,34 @@ def check_percentages(check: Check, percentages: dict[str, Any]) -> None:
                    f"The percentages must sum to exactly 100%, not {total.normalize()}%.", "percentages")
 
 
+def _decimals(values: dict[str, Any]) -> dict[str, Decimal] | None:
+    """Finite decimals, or None when one of the values is not a number (text, NaN, infinity, a list …)."""
+    try:
+        found = {k: Decimal(str(v)) for k, v in values.items() if not isinstance(v, (bool, dict, list))}
+    except ArithmeticError:
+        return None
+    if len(found) != len(values) or not all(v.is_finite() for v in found.values()):
+        return None
+    return found
+
+
 def check_share_types(check: Check, types: list[dict]) -> None:
     known = {"population", "labour_age", "collective"}
-    bad = [t.get("code") for t in types if t.get("code") not in known]
-    if bad or not types:
+    types = types if isinstance(types, list) and all(isinstance(t, dict) for t in types) else [{}]
+    codes = [t.get("code") for t in types]
+    bad = [c for c in codes if c not in known]
+    if bad or not types or len(set(codes)) != len(codes):
         check.fail("SHARE-TYPE", "股份量化方案",
-                   f"未知的股份类型：{bad}（可用：population 人口股、labour_age 劳龄股、collective 集体股）。",
-                   f"Unknown share types {bad} (accepted: population, labour_age, collective).", "types")
+                   f"股份类型应各不相同，且为 population 人口股、labour_age 劳龄股、collective 集体股之一；现为 {codes}。",
+                   f"Share types must be distinct, each one of population, labour_age, collective; got {codes}.",
+                   "types")
         return
-    total = sum((Decimal(str(t.get("percent", 0))) for t in types), Decimal(0))
+    percents = _decimals({t["code"]: t.get("percent") for t in types})
+    if percents is None or any(v < 0 for v in percents.values()):
+        check.fail("SHARES-SUM", "实践规则", "各类股份比例应为不小于 0 的数。",
+                   "Each share type's percent is a number, not negative.", "types")
+        return
+    total = sum(percents.values(), Decimal(0))
     if total != 100:
         check.fail("SHARES-SUM", "实践规则", f"各类股份比例之和应恰好为 100%，现为 {total.normalize()}%。",
                    f"The share types' percentages must sum to exactly 100%, not {total.normalize()}%.", "types")

@@ -5,7 +5,7 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,9 +17,10 @@ from wtforms.validators import DataRequired, Length, NumberRange
 
 from exchange.access import may, require
 from exchange.audit import operations as audit
+from exchange.collectives import documents
 from exchange.collectives import operations as books
 from exchange.collectives import queries
-from exchange.collectives.models import MeetingKind, MotionKind
+from exchange.collectives.models import MeetingKind, Motion, MotionKind
 from exchange.db import db
 from exchange.errors import DomainError
 
@@ -162,6 +163,94 @@ def vote(code: str):
     status = 422 if request.method == "POST" else 200
     return render_template("collectives/vote.html", collective=collective, form=form, errors=errors,
                            locale=str(get_locale() or "zh_CN")), status
+
+
+# --- documents (PDF) and share certificates ------------------------------------------------------------------
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    db.session.commit()  # rendering may have signed the checkpoint that covers the entry
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.get("/<code>/resolutions/<int:motion_id>.pdf")
+@login_required
+def resolution_pdf(code: str, motion_id: int):
+    """决议 with its vote counts, signed: what the listing of a collective asset attaches."""
+    collective = _view(code)
+    motion = db.session.get(Motion, motion_id)
+    if motion is None:
+        abort(404)
+    return _pdf(documents.resolution_pdf(collective, motion), f"resolution-{code}-{motion_id}.pdf")
+
+
+@bp.get("/<code>/distributions/<int:year>.pdf")
+@login_required
+def payout_list_pdf(code: str, year: int):
+    collective = _view(code)
+    return _pdf(documents.payout_list_pdf(queries.distribution_or_404(collective, year)), f"payouts-{code}-{year}.pdf")
+
+
+@bp.get("/<code>/distributions/<int:year>/households/<household_code>.pdf")
+@login_required
+def statement_pdf(code: str, year: int, household_code: str):
+    collective = _view(code)
+    item = queries.distribution_or_404(collective, year)
+    return _pdf(documents.statement_pdf(item, household_code), f"statement-{household_code}-{year}.pdf")
+
+
+@bp.get("/<code>/shares")
+@login_required
+def shares(code: str):
+    """Every household's shares (股权登记) and its share certificate, current or out of date."""
+    collective = _view(code)
+    plan = queries.share_plan(collective)
+    if plan is None:
+        return render_template("error.html", title=_("本集体尚无股份量化方案"), message=""), 404
+    balances, register = books.share_balances(plan), documents.share_register(plan)
+    rows = []
+    for household in queries.plan_households(plan):
+        item = register.get(household.id, {"issued": False, "current": None})
+        rows.append({"household": household, "shares": balances.get(household.id),
+                     "certificate": documents.share_certificate_number(item["current"]) if item["current"] else None,
+                     "issued_before": item["issued"]})
+    return render_template("collectives/shares.html", collective=collective, plan=plan, rows=rows,
+                           collective_shares=balances.get(None),
+                           can_manage=may(current_user, "collective.manage", collective.division))
+
+
+@bp.post("/<code>/shares/<household_code>/certificate")
+@login_required
+def issue_share_certificate(code: str, household_code: str):
+    collective = queries.collective_or_404(code)
+    require("collective.manage", collective.division, "collective", collective.credit_code)
+    plan = queries.share_plan(collective)
+    household = queries.household_or_404(collective, household_code)
+    if plan is None:
+        abort(404)
+    try:
+        movement = documents.issue_share_certificate(plan, household)
+    except DomainError as error:
+        db.session.rollback()
+        flash(f"{error.code}：{error.message(str(get_locale() or 'zh_CN'))}", "error")
+        return redirect(url_for("collectives.shares", code=code))
+    number = documents.share_certificate_number(movement)
+    audit.record("collective.share_certificate", "household", household.code, detail={"certificate": number})
+    db.session.commit()
+    flash(_("股权证 %(number)s 已出具并记入账本（条目 %(index)s）。", number=number, index=movement.ledger_index), "success")
+    return redirect(url_for("collectives.shares", code=code))
+
+
+@bp.get("/<code>/shares/<household_code>/certificate.pdf")
+@login_required
+def share_certificate_pdf(code: str, household_code: str):
+    collective = _view(code)
+    plan = queries.share_plan(collective)
+    household = queries.household_or_404(collective, household_code)
+    certificate = documents.current_share_certificate(plan, household) if plan else None
+    if certificate is None:
+        return render_template("error.html", title=_("该户没有现行有效的股权证"), message=""), 404
+    return _pdf(documents.share_certificate_pdf(certificate), f"{documents.share_certificate_number(certificate)}.pdf")
 
 
 def _csv(filename: str, header: list[str], rows: list[list]) -> Response:

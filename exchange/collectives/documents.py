@@ -1,0 +1,316 @@
+"""PDFs of the books: a resolution record (决议), a household's share certificate (股权证), a distribution's payout
+list (分红发放表) and a household's dividend statement (分红对账单).
+
+Each is rendered by ``exchange.pdf.render_pdf`` from plain data read from its ledger entry — the resolution's vote,
+the share certificate's own entry, the distribution — and signed like a certificate (``exchange.pdf.sign_pdf``).
+A signed PDF is kept in the instance folder under the hash of what it shows, so every copy is the same file.
+
+A share certificate is issued: its facts go into a ledger entry of kind "certificate" (so ``python -m ledger.verify``
+checks the PDF offline, like any certificate) and a zero share movement marks it in the household's share history.
+The other three are renderings of entries that already exist. A household's statement names no other household:
+it shows the distribution's ledger index and leaf hash, not the entry, which lists every household's payout.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from exchange.certificates.operations import covering_checkpoint
+from exchange.collectives.models import TWO_THIRDS_KINDS, Distribution, Motion, MotionKind, ShareMovement, SharePlan
+from exchange.collectives.operations import share_balances
+from exchange.db import db
+from exchange.errors import DomainError
+from exchange.ledger_app import service
+from exchange.pdf import Attachment, render_pdf, sign_pdf
+from exchange.registry.models import Collective, Household
+from ledger import merkle
+from ledger.entry import decode
+from ledger.tlogproof import TlogProof
+from ledger.verify import ENTRY_NAME, PROOF_NAME
+
+SHARE_CERTIFICATE = "certificate"  # ShareMovement.reason (and share_type) of a share certificate's zero movement
+SHARE_CERTIFICATE_PREFIX = "GQ"  # 股权证, beside the certificates' JZ, DY and CX
+TITLES = {
+    "resolution": ("集体经济组织决议", "Resolution of the collective economic organization"),
+    "share_certificate": ("股权证", "Share certificate"),
+    "payout_list": ("收益分配发放表", "Dividend payout list"),
+    "statement": ("分红对账单", "Household dividend statement"),
+}
+# Literal Chinese (no gettext), as on every certificate: a document reads the same whatever the reader's language.
+MEETING_NAMES = {"assembly": "成员大会", "representatives": "成员代表会议"}
+MOTION_NAMES = {
+    "membership": "成员身份确认", "asset_lease": "集体资产出租、发包", "asset_disposal": "集体资产处分",
+    "construction_land": "集体经营性建设用地出让、出租", "outsider_contract": "发包给本集体以外的单位或个人",
+    "share_plan": "股份量化方案", "share_exit": "股权有偿退出", "distribution": "收益分配方案", "other": "其他事项",
+}
+SHARE_TYPE_NAMES = {"population": "人口股", "labour_age": "劳龄股", "collective": "集体股", "mixed": "继承、转让或退出"}
+PART_NAMES = {"reserve": "公积公益金 Reserve", "welfare": "福利费 Welfare", "management": "管理费 Management",
+              "dividends": "股东分红 Dividends"}
+
+
+class DocumentNotFound(DomainError):
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__("DOCUMENT-NONE", zh, en, status=404)
+
+
+def _masked(name: str) -> str:
+    """A person's name as certificates print it (张*三): the PDF may travel beyond the collective."""
+    return name[0] + "*" * max(len(name) - 2, 1) + (name[-1] if len(name) > 2 else "")
+
+
+def _entry(index: int) -> tuple[bytes, dict]:
+    raw = service.store().entries(db.session.connection(), index, index + 1)[0][1]
+    return raw, decode(raw)
+
+
+def _issued(entry: dict) -> datetime:
+    return datetime.fromisoformat(entry["time"].replace("Z", "+00:00"))
+
+
+def _ledger_facts(index: int, raw: bytes, *, with_entry: bool = True) -> tuple[dict, list[Attachment]]:
+    """What ``certificates/_base.html`` shows of the ledger, and the entry and its proof as attachments."""
+    checkpoint = covering_checkpoint(index)
+    _leaf, proof = service.store().inclusion_proof(db.session.connection(), index, checkpoint.tree_size)
+    issued = _issued(decode(raw))
+    facts = {"issuer": current_app.config["EXCHANGE_NAME"], "origin": service.store().origin, "index": index,
+             "tree_size": checkpoint.tree_size, "leaf_hash": merkle.leaf_hash(raw).hex(),
+             "entry_text": raw.decode("utf-8") if with_entry else "", "checkpoint_text": checkpoint.text,
+             "issued": issued.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+             "verify_url": f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/transparency?index={index}"}
+    if not with_entry:
+        return facts, []
+    tlog = TlogProof(index, proof, checkpoint.text)
+    return facts, [
+        Attachment(ENTRY_NAME, raw, "Ledger entry (RFC 8785 canonical JSON, exactly the hashed bytes)",
+                   "application/json", "Source"),
+        Attachment(PROOF_NAME, tlog.encode().encode(), "C2SP tlog-proof: inclusion proof and signed checkpoint",
+                   "text/plain", "Supplement"),
+    ]
+
+
+def _signed(stem: str, template: str, data: dict, attachments: list[Attachment], issued: datetime) -> bytes:
+    """Render, sign and keep; a later request for the same facts gets the same file."""
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
+                            + b"".join(a.data for a in attachments)).hexdigest()[:16]
+    path = Path(current_app.instance_path) / "collectives" / f"{stem}-{digest}.pdf"
+    if path.exists():
+        return path.read_bytes()
+    title = TITLES[template][0]
+    pdf = render_pdf(f"collective_{template}", data, title=title, issued_at=issued, attachments=attachments)
+    signed = sign_pdf(pdf, reason=f"{title} {data['number']}", location=current_app.config["EXCHANGE_PLACE"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
+    with os.fdopen(handle, "wb") as f:
+        f.write(signed)
+    os.replace(tmp, path)
+    return signed
+
+
+def _row(label: str, value) -> dict:
+    return {"label": label, "value": str(value)}
+
+
+# --- resolution record ---------------------------------------------------------------------------------------
+
+
+def resolution_pdf(collective: Collective, motion: Motion) -> bytes:
+    """决议 with its vote counts, from the vote's ledger entry: what a listing of a collective asset attaches."""
+    if not motion.passed or motion.ledger_index is None or motion.meeting.collective_id != collective.id:
+        raise DocumentNotFound("该议题未形成决议（未通过或不属于本集体），没有决议文书。",
+                               "This motion is not a resolution of this collective: there is no record to print.")
+    raw, entry = _entry(motion.ledger_index)
+    vote, meeting, item = entry["data"]["votes"], entry["data"]["meeting"], entry["data"]["motion"]
+    ledger, attachments = _ledger_facts(motion.ledger_index, raw)
+    needed = -(-2 * meeting["eligible"] // 3)
+    rule = (f"须经应到成员（代表）三分之二以上同意，至少 {needed} 票（COLLECTIVE-2-3）"
+            if MotionKind(item["kind"]) in TWO_THIRDS_KINDS else "须经到会人员过半数同意")
+    data = {**ledger, "number": entry["data"]["resolution_number"], "title_en": TITLES["resolution"][1],
+            "collective": collective.name, "motion_title": item["title"],
+            "rows": [_row("集体经济组织 Collective", f"{collective.name}（{collective.credit_code}）"),
+                     _row("会议 Meeting", f"{MEETING_NAMES[meeting['kind']]}，{meeting['held_on']}"),
+                     _row("议题 Motion", item["title"]),
+                     _row("事项类型 Matter", MOTION_NAMES.get(item["kind"], item["kind"])),
+                     _row("应到 Entitled to vote", f"{meeting['eligible']} 人"),
+                     _row("实到 Present", f"{meeting['attendees']} 人"),
+                     _row("同意 For", f"{vote['for']} 票"),
+                     _row("反对 Against", f"{vote['against']} 票"),
+                     _row("弃权 Abstaining", f"{vote['abstentions']} 票"),
+                     _row("表决规则 Rule", rule),
+                     _row("表决结果 Result", "通过 Passed" if entry["data"]["passed"] else "未通过 Not passed")]}
+    return _signed(f"resolution-{motion.id}", "resolution", data, attachments, _issued(entry))
+
+
+# --- share certificates --------------------------------------------------------------------------------------
+
+
+def _movements(plan: SharePlan, household: Household) -> list[ShareMovement]:
+    return list(db.session.scalars(select(ShareMovement).where(ShareMovement.plan_id == plan.id,
+                                                               ShareMovement.household_id == household.id)
+                                   .order_by(ShareMovement.id)))
+
+
+def current_share_certificate(plan: SharePlan, household: Household) -> ShareMovement | None:
+    """The household's newest share certificate, if no share movement came after it (otherwise it is out of date)."""
+    newest = None
+    for movement in _movements(plan, household):
+        newest = movement if movement.reason == SHARE_CERTIFICATE else None
+    return newest
+
+
+def share_register(plan: SharePlan) -> dict[int, dict]:
+    """household id → {"issued": ever had a certificate, "current": the certificate still matching its shares}."""
+    register: dict[int, dict] = {}
+    for movement in db.session.scalars(select(ShareMovement).where(ShareMovement.plan_id == plan.id,
+                                                                   ShareMovement.household_id.is_not(None))
+                                       .order_by(ShareMovement.id)):
+        item = register.setdefault(movement.household_id, {"issued": False, "current": None})
+        if movement.reason == SHARE_CERTIFICATE:
+            item["issued"], item["current"] = True, movement
+        else:
+            item["current"] = None
+    return register
+
+
+def share_certificate_number(movement: ShareMovement) -> str:
+    return _entry(movement.ledger_index)[1]["data"]["certificate"]["number"]
+
+
+def share_certificate_facts(movement: ShareMovement) -> dict:
+    """Number, household and shares of a share certificate, as its ledger entry holds them."""
+    data = _entry(movement.ledger_index)[1]["data"]
+    return {"number": data["certificate"]["number"], "household": movement.household.code,
+            "shares": data["facts"]["shares"], "ledger_index": movement.ledger_index}
+
+
+def issue_share_certificate(plan: SharePlan, household: Household) -> ShareMovement:
+    """股权证: the household's shares as they stand, written to the ledger as a certificate entry. Flushes."""
+    if household.collective_id != plan.collective_id:
+        raise DomainError("HOUSEHOLD-UNKNOWN", "该农户不属于本集体经济组织。", "The household is not of this collective.",
+                          field="household")
+    held = share_balances(plan).get(household.id, Decimal(0))
+    if held <= 0:
+        raise DomainError("SHARE-CERT-NONE", f"农户 {household.code} 现不持有本集体股份，不出具股权证。",
+                          f"Household {household.code} holds no shares: no certificate is issued.", field="household")
+    current = current_share_certificate(plan, household)
+    if current is not None:
+        number = share_certificate_number(current)
+        raise DomainError("SHARE-CERT-CURRENT", f"该户股权证 {number} 仍与股份记录一致，不重复出具；请下载原证。",
+                          f"Certificate {number} still matches the household's shares; download it instead.",
+                          field="household", status=409)
+    ledger = service.store()
+    ledger.lock(db.session.connection())  # count under the append lock, so two issues cannot share a number
+    now = datetime.now(timezone.utc)
+    prefix = f"{current_app.config['CERTIFICATE_NUMBER_PREFIX']}-{SHARE_CERTIFICATE_PREFIX}-{now.year}-"
+    issued_this_year = db.session.scalar(select(func.count()).select_from(ShareMovement).where(
+        ShareMovement.reason == SHARE_CERTIFICATE, ShareMovement.created_at >= datetime(now.year, 1, 1, tzinfo=timezone.utc)))
+    number = f"{prefix}{issued_this_year + 1:06d}"
+    by_type: dict[str, Decimal] = {}
+    for movement in _movements(plan, household):
+        by_type[movement.share_type] = by_type.get(movement.share_type, Decimal(0)) + movement.delta
+    collective = plan.collective
+    value = (plan.quantified_value * held / plan.total_shares).quantize(Decimal("0.01"))
+    rows = [_row("集体经济组织 Collective", f"{collective.name}（{collective.credit_code}）"),
+            _row("持股户 Household", f"{household.code}（户主 {_masked(household.head_name)}）"),
+            _row("持有股数 Shares held", f"{held} 股"),
+            _row("股份构成 By type", "；".join(f"{SHARE_TYPE_NAMES.get(k, k)} {v}" for k, v in sorted(by_type.items())
+                                                if v and k != SHARE_CERTIFICATE)),
+            _row("占总股本 Of all shares", f"{(held * 100 / plan.total_shares).quantize(Decimal('0.0001'))}%"
+                                           f"（总股本 {plan.total_shares} 股）"),
+            _row("折合量化资产 Asset value", f"{value} 元（量化资产净值 {plan.quantified_value} 元）"),
+            _row("量化方案 Plan", f"截止日 {plan.cutoff_on}，决议 {plan.motion.resolution_number}")]
+    index = service.record("certificate", [{"type": "household", "id": household.code},
+                                           {"type": "collective", "id": collective.credit_code},
+                                           {"type": "certificate", "id": number}],
+                           {"certificate": {"number": number, "kind": "share_certificate",
+                                            "title": TITLES["share_certificate"][0],
+                                            "title_en": TITLES["share_certificate"][1]},
+                            "subject_entry": plan.ledger_index,
+                            "facts": {"rows": rows, "as_of": now.date().isoformat(), "shares": str(held)}})
+    movement = ShareMovement(plan=plan, household=household, share_type=SHARE_CERTIFICATE, delta=Decimal(0),
+                             reason=SHARE_CERTIFICATE, ledger_index=index)
+    db.session.add(movement)
+    db.session.flush()
+    return movement
+
+
+def share_certificate_pdf(movement: ShareMovement) -> bytes:
+    raw, entry = _entry(movement.ledger_index)
+    info = entry["data"]["certificate"]
+    ledger, attachments = _ledger_facts(movement.ledger_index, raw)
+    data = {**ledger, "number": info["number"], "title_en": info["title_en"], "rows": entry["data"]["facts"]["rows"],
+            "as_of": entry["data"]["facts"]["as_of"]}
+    return _signed(f"share-certificate-{movement.id}", "share_certificate", data, attachments, _issued(entry))
+
+
+# --- payout list and statement -------------------------------------------------------------------------------
+
+
+def _distribution_facts(distribution: Distribution, entry: dict) -> list[dict]:
+    data = entry["data"]
+    return [_row("集体经济组织 Collective", f"{distribution.collective.name}（{distribution.collective.credit_code}）"),
+            _row("年度 Year", data["year"]),
+            _row("分配决议 Resolution", data["resolution"]["number"]),
+            _row("可分配收入 Distributable income", f"{data['distributable']} 元"),
+            *(_row(PART_NAMES[k], f"{data['percentages'][k]}% · {data['allocations'][k]} 元") for k in PART_NAMES),
+            _row("每股分红 Dividend per share", f"{distribution.per_share} 元")]
+
+
+def payout_list_pdf(distribution: Distribution) -> bytes:
+    """分红发放表: every holder's shares and dividend, summing exactly to the dividends; for the collective's staff."""
+    raw, entry = _entry(distribution.ledger_index)
+    ledger, attachments = _ledger_facts(distribution.ledger_index, raw)
+    amounts = entry["data"]["payouts"]
+    payouts = []
+    for payout in distribution.payouts:
+        code = payout.household.code if payout.household else "collective"
+        payouts.append({"code": code if payout.household else "—",
+                        "name": payout.household.head_name if payout.household else "集体股 Collective shares",
+                        "shares": payout.shares, "amount": amounts[code]})
+    payouts.sort(key=lambda p: (p["code"] == "—", p["code"]))
+    data = {**ledger, "number": f"{distribution.collective.division.code}-FP-{distribution.year}",
+            "title_en": TITLES["payout_list"][1], "rows": _distribution_facts(distribution, entry),
+            "payouts": payouts, "total_shares": sum((p["shares"] for p in payouts), Decimal(0)),
+            "total": sum((Decimal(p["amount"]) for p in payouts), Decimal(0))}
+    return _signed(f"payouts-{distribution.id}", "payout_list", data, attachments, _issued(entry))
+
+
+def statement(distribution: Distribution, household_code: str) -> dict:
+    """One household's dividend, from the distribution's entry, and nothing of any other household."""
+    payout = next((p for p in distribution.payouts if p.household and p.household.code == household_code), None)
+    if payout is None:
+        raise DocumentNotFound(f"{distribution.year} 年度分配中没有承包方编码为 {household_code} 的农户。",
+                               f"No household {household_code} in the {distribution.year} distribution.")
+    _raw, entry = _entry(distribution.ledger_index)
+    data = entry["data"]
+    return {"collective": distribution.collective.name, "year": distribution.year,
+            "household": payout.household.code, "head": payout.household.head_name, "shares": payout.shares,
+            "amount": Decimal(data["payouts"][payout.household.code]), "per_share": distribution.per_share,
+            "resolution": data["resolution"]["number"], "distributable": Decimal(data["distributable"]),
+            "dividends": Decimal(data["allocations"]["dividends"]), "ledger_index": distribution.ledger_index}
+
+
+def statement_pdf(distribution: Distribution, household_code: str) -> bytes:
+    facts = statement(distribution, household_code)
+    raw, entry = _entry(distribution.ledger_index)
+    ledger, _none = _ledger_facts(distribution.ledger_index, raw, with_entry=False)
+    data = {**ledger, "number": f"{distribution.collective.division.code}-FP-{distribution.year}-{household_code[-4:]}",
+            "title_en": TITLES["statement"][1], "statement": facts,
+            "rows": [_row("集体经济组织 Collective", f"{distribution.collective.name}"),
+                     _row("年度 Year", distribution.year),
+                     _row("承包方编码 Household", facts["household"]),
+                     _row("户主 Head of household", facts["head"]),
+                     _row("本户股数 Shares held", f"{facts['shares']} 股"),
+                     _row("每股分红 Dividend per share", f"{facts['per_share']} 元"),
+                     _row("本户分红 Dividend", f"{facts['amount']} 元"),
+                     _row("分配决议 Resolution", facts["resolution"]),
+                     _row("全村可分配收入 Distributable income", f"{facts['distributable']} 元"),
+                     _row("全村股东分红 All dividends", f"{facts['dividends']} 元")]}
+    return _signed(f"statement-{distribution.id}-{household_code}", "statement", data, [], _issued(entry))
