@@ -22,7 +22,7 @@ from exchange.errors import DomainError
 from exchange.ledger_app.service import record
 from exchange.registry import operations as registry
 from exchange.registry import rules
-from exchange.registry.models import Household, Organisation, OrganisationKind, Right, RightType, to_mu
+from exchange.registry.models import Collective, Household, Organisation, OrganisationKind, Right, RightType, to_mu
 from exchange.transfers.models import (
     Bid, BidderProfile, Contract, ContractState, DepositState, Interest, Listing, ListingEvent, ListingState,
     OPEN_STATES, PartyKind, Payment, Qualification, ResultObjection, ScheduleItem,
@@ -884,7 +884,19 @@ def _pay(account: Account | None, item: ScheduleItem, amount: Decimal, paid_on: 
     item.paid += amount
     db.session.add(payment)
     db.session.flush()
+    _collective_income(contract, item, amount, paid_on)
     return payment
+
+
+def _collective_income(contract: Contract, item: ScheduleItem, amount: Decimal, paid_on: date) -> None:
+    """Rent on a collective's asset or construction land is the collective's income (its books, §6); rent on a
+    household's land is the household's and stays out of the books."""
+    from exchange.collectives.operations import record_income
+
+    holder = _source_holder(contract.listing.right)
+    if isinstance(holder, Collective):
+        record_income(holder, paid_on, f"合同 {contract.number} 第 {item.number} 期价款（{contract.listing.number}）",
+                      amount, right_number=contract.number)
 
 
 def record_payment(account: Account, item: ScheduleItem, amount, paid_on: date, reference: str = "") -> Payment:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import func
 
 from exchange.db import db
 from exchange.transfers import contracting
@@ -124,3 +125,52 @@ def test_a_member_who_matched_signs_as_the_household_named_in_the_register(app_c
     contracting.sign_contract(account("member"), contract, listing.version, "transferee", contract.digest)
     contracting.sign_contract(account("village"), contract, listing.version, "transferor", contract.digest)
     assert contract.state == ContractState.signed
+
+
+def test_rent_for_a_collective_asset_becomes_the_collectives_income(app_ctx):
+    from sqlalchemy import select
+
+    from exchange.collectives.models import IncomeRecord, Motion, MotionKind
+    from exchange.registry.models import CollectiveAsset, Right, RightType
+
+    motion = db.session.scalar(select(Motion).where(Motion.kind == MotionKind.asset_lease, Motion.passed.is_(True)))
+    school = db.session.scalar(select(CollectiveAsset).where(CollectiveAsset.code == motion.subject["asset"]))
+    ownership = next(r for r in db.session.scalars(select(Right).where(Right.asset_id == school.id))
+                     if r.right_type == RightType.ownership and r.active)
+    year = date.today().year
+    listing = ops.submit_listing(account("village"), right=ownership, kind="asset_lease", mode="出租",
+                                 reserve_price="12000", price_unit="per_year", start_date=date(year + 1, 1, 1),
+                                 end_date=date(year + 5, 12, 31), permitted_use="农产品仓储",
+                                 payment_terms="按年支付", resolution=motion)
+    ops.accept(account("township"), listing, listing.version)
+    ops.approve(account("township"), listing, listing.version)
+    bidders_in(listing, "bidder2")
+    ops.tick(after_notice(listing))
+    ops.place_bid(account("bidder2"), listing, listing.version, "12500")
+    ops.tick(ops.end_of_day(listing.objection_ends_on) + timedelta(minutes=1))
+    contract = listing.contract
+    contracting.review_contract(account("township"), contract, listing.version)
+    contracting.sign_contract(account("bidder2"), contract, listing.version, "transferee", contract.digest)
+    contracting.sign_contract(account("village"), contract, listing.version, "transferor", contract.digest)
+    before = db.session.scalar(select(func.count()).select_from(IncomeRecord))
+    ops.settle(account("township"), listing, listing.version, reference="BANK-2027-0002")
+    income = db.session.scalars(select(IncomeRecord).where(IncomeRecord.right_number == contract.number)).all()
+    assert [i.amount for i in income] == [Decimal("12500.00")]
+    assert contract.number in income[0].source
+    ops.record_payment(account("village"), contract.schedule[1], "12500", date(year + 2, 1, 15), "BANK-2028")
+    assert db.session.scalar(select(func.count()).select_from(IncomeRecord)) == before + 2
+
+
+def test_rent_for_a_households_land_stays_out_of_the_collectives_books(app_ctx):
+    from sqlalchemy import select
+
+    from exchange.collectives.models import IncomeRecord
+
+    listing, _, _ = awarded_and_drafted()
+    contract = listing.contract
+    contracting.review_contract(account("township"), contract, listing.version)
+    contracting.sign_contract(account("bidder"), contract, listing.version, "transferee", contract.digest)
+    contracting.sign_contract(account("village"), contract, listing.version, "transferor", contract.digest)
+    ops.settle(account("township"), listing, listing.version, reference="BANK-2027-0003")
+    assert contract.schedule[0].paid > 0
+    assert not db.session.scalars(select(IncomeRecord).where(IncomeRecord.right_number == contract.number)).all()
