@@ -26,6 +26,7 @@ NUMBER_PREFIX = {
     RightType.homestead_use: "ZJ", RightType.construction_use: "JS", RightType.lease: "ZL", RightType.shares: "GF",
 }
 ASSET_SUBJECT = {Parcel: "parcel", Homestead: "homestead", CollectiveAsset: "collective_asset"}
+LEASABLE = (RightType.homestead_use, RightType.construction_use)  # what lease_use_right leases
 
 
 def _now() -> datetime:
@@ -108,6 +109,8 @@ def _create_right(right_type: RightType, asset, holders: list[tuple[Any, Decimal
                   start: date | None = None, end: date | None = None, derived_from: Right | None = None,
                   mode: str | None = None, use: str | None = None, terms: dict | None = None,
                   disputed: bool = False, supersedes: Right | None = None, extra: dict | None = None) -> Right:
+    if supersedes is not None and supersedes.id is None:
+        db.session.flush()  # the right corrected was made in this unit of work: it needs its id to be pointed at
     right = Right(right_type=right_type, number=_next_number(right_type, asset), start_date=start, end_date=end,
                   derived_from=derived_from, supersedes_id=supersedes.id if supersedes else None, mode=mode,
                   permitted_use=use, terms=terms or {}, disputed=disputed, division=asset.division,
@@ -115,6 +118,7 @@ def _create_right(right_type: RightType, asset, holders: list[tuple[Any, Decimal
     right.holders = [_holder_row(h, Decimal(s)) for h, s in holders]
     db.session.add(right)
     _session_cache("active_rights")[(ASSET_SUBJECT[type(asset)], asset.code, right_type)] = right
+    _session_cache("rights_of_asset").setdefault((ASSET_SUBJECT[type(asset)], asset.code), []).append(right)
     data = {"action": action, **_right_data(right), **(extra or {})}
     subjects = [_subject(asset), {"type": "right", "id": right.number}]
     index = record(kind, subjects, data)
@@ -209,8 +213,15 @@ def allocate_homestead(homestead: Homestead, household: Household) -> tuple[Righ
 def lease_use_right(source: Right, lessee, start: date, end: date, *, mode: str, rent: str, applicant=None,
                     consents: dict | None = None, use: str | None = None) -> Right:
     """Lease (or contribute in co-operation) a homestead's use right and house, or lease a construction-land use right."""
+    if source.right_type not in LEASABLE:
+        name_zh, name_en = rules.RIGHT_NAMES[source.right_type]
+        raise DomainError("RIGHT-TYPE", f"出租或合作利用的应为宅基地使用权或集体经营性建设用地使用权，该权利为{name_zh}"
+                                        "（承包地经营权的流转和集体资产的出租另有办理程序）。",
+                          f"Only a homestead use right or a construction-land use right is leased this way; this is a "
+                          f"{name_en} (contract land is transferred as a management right, a collective asset is "
+                          "leased by the collective's resolution).", field="right")
     _check_term(start, end)
-    asset = source.homestead or source.asset or source.parcel
+    asset = source.homestead or source.asset
     rules.enforce(rules.Proposal("lease_use", source=source, asset=asset, applicant=applicant, transferee=lessee,
                                  start_date=start, end_date=end, mode=mode, consents=consents or {}))
     return _create_right(RightType.lease, asset, [(lessee, Decimal(1))], kind="transfer", action="lease_use",
@@ -350,12 +361,22 @@ def correct_registration(right: Right, changes: dict, reason: str) -> Right:
     rules.enforce(rules.Proposal("register_asset", shares=_shares(holders)))
     start, end = changes.get("start_date", right.start_date), changes.get("end_date", right.end_date)
     _check_term(start, end)
+    # A correction fixes the record, not the burdens on the right: its pledges and freezes stay in force, on the
+    # right that supersedes it (the entry names them, with the entries that registered them).
+    pledges, freezes = right.active_pledges(), right.active_freezes()
+    extra = {"supersedes": right.number, "reason": reason}
+    if pledges:
+        extra["pledges"] = [{"encumbrance": e.id, "pledge_entry": e.ledger_index} for e in pledges]
+    if freezes:
+        extra["freezes"] = [{"freeze": f.id, "freeze_entry": f.ledger_index} for f in freezes]
     _end(right, "corrected")
-    return _create_right(right.right_type, _asset_of(right), holders, kind="correction", action="correct",
-                         start=start, end=end, derived_from=right.derived_from,
-                         mode=changes.get("mode", right.mode), use=changes.get("permitted_use", right.permitted_use),
-                         terms=right.terms, disputed=right.disputed, supersedes=right,
-                         extra={"supersedes": right.number, "reason": reason})
+    new = _create_right(right.right_type, _asset_of(right), holders, kind="correction", action="correct",
+                        start=start, end=end, derived_from=right.derived_from,
+                        mode=changes.get("mode", right.mode), use=changes.get("permitted_use", right.permitted_use),
+                        terms=right.terms, disputed=right.disputed, supersedes=right, extra=extra)
+    for burden in (*pledges, *freezes):
+        burden.right = new
+    return new
 
 
 def _active(asset, right_type: RightType) -> Right | None:
@@ -365,6 +386,19 @@ def _active(asset, right_type: RightType) -> Right | None:
     column = _column(asset)
     return db.session.scalar(select(Right).where(column == asset.id, Right.right_type == right_type,
                                                  Right.ended_at.is_(None)).order_by(Right.id.desc()).limit(1))
+
+
+def rights_over(asset, types) -> list[Right]:
+    """The active rights of ``types`` over ``asset``, those made in this unit of work and not yet flushed included
+    (without flushing: a bulk import registers thousands of parcels and their contracts before it flushes)."""
+    made = [r for r in _session_cache("rights_of_asset").get((ASSET_SUBJECT[type(asset)], asset.code), ())
+            if r.right_type in types and r in db.session]  # not rolled back since
+    found = []
+    if asset.id is not None:
+        with db.session.no_autoflush:
+            found = db.session.scalars(select(Right).where(_column(asset) == asset.id, Right.right_type.in_(list(types)),
+                                                           Right.ended_at.is_(None)).order_by(Right.id)).all()
+    return [r for r in dict.fromkeys([*found, *made]) if r.ended_at is None]  # ended in this unit of work: gone
 
 
 def active_rights(asset) -> list[Right]:

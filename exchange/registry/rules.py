@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import current_app
@@ -33,6 +33,7 @@ ART40_FIELDS = {
 AGRICULTURAL_USES = {"1": "种植业", "2": "林业", "3": "畜牧业", "4": "渔业"}  # TDYT codes; 5 = 非农业用途
 LEASE_MODES = {"出租"}
 HOMESTEAD_ALLOWED_MODES = {"出租", "合作"}  # lease, or co-operation to revitalise idle homesteads
+REGISTER_YEARS = 5  # 农村土地承包法 Art 41: a management right of five years or more is registered
 PLEDGEABLE = {RightType.contract, RightType.management, RightType.construction_use, RightType.lease, RightType.shares}
 
 
@@ -134,8 +135,41 @@ def _config(name: str):
     return current_app.config[name]
 
 
-def _years_between(start: date, end: date) -> Decimal:
-    return Decimal((end - start).days) / Decimal("365.25")
+def anniversary(start: date, years: int) -> date:
+    """The ``years``-th anniversary of ``start``; a 29 February falls on 1 March in a common year."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:  # 29 February, and the year is not a leap year
+        return date(start.year + years, 3, 1)
+
+
+def last_day_of_term(start: date, years: int) -> date:
+    """The last day of a term of ``years`` years starting on ``start``: the day before the anniversary, since the
+    start and end dates of a right are both days it is in force (2027-01-01 + 5 years → 2031-12-31; a term from
+    29 February ends on 28 February)."""
+    return anniversary(start, years) - timedelta(days=1)
+
+
+def term_length(start: date, end: date) -> tuple[int, int]:
+    """A term from ``start`` to ``end`` (both days included) in whole calendar years and the days left over."""
+    years = max(end.year - start.year, 0)
+    while years > 0 and last_day_of_term(start, years) > end:
+        years -= 1
+    counted = last_day_of_term(start, years) if years else start - timedelta(days=1)
+    return years, (end - counted).days
+
+
+def _describe_term(start: date, end: date) -> tuple[str, str]:
+    """(zh, en) for the length of a term, e.g. "20 年零 32 天（约 20.1 年）" / "20 years and 32 days (about 20.1 years)"."""
+    years, days = term_length(start, end)
+    if not days:
+        return f"{years} 年", f"{years} years"
+    year_length = (anniversary(start, years + 1) - anniversary(start, years)).days
+    about = (years + Decimal(days) / year_length).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    approx_zh = f"（约 {about} 年）" if about != years else ""
+    approx_en = f" (about {about} years)" if about != years else ""
+    return (f"{years} 年零 {days} 天{approx_zh}",
+            f"{years} {'year' if years == 1 else 'years'} and {days} {'day' if days == 1 else 'days'}{approx_en}")
 
 
 def _is_outside_capital(party) -> bool:
@@ -197,7 +231,7 @@ def land_written(p: Proposal):
       {"transfer_management", "pledge"}, field="register")
 def land_register_5y(p: Proposal):
     if p.action == "transfer_management" and not p.register and p.start_date and p.end_date \
-            and _years_between(p.start_date, p.end_date) >= 5:
+            and p.end_date >= last_day_of_term(p.start_date, REGISTER_YEARS):
         return {"reason_zh": "流转期限五年以上的土地经营权由平台办理登记，不能选择不登记。",
                 "reason_en": "A management right of five years or more is registered by the platform; "
                              "it cannot be left unregistered."}
@@ -251,16 +285,20 @@ def land_outsider_contract(p: Proposal):
 
 
 @rule("LEASE-20Y", "民法典 第705条",
-      "租赁期限不得超过二十年，申请的期限为 {years} 年。",
-      "A lease may not exceed 20 years; the requested term is {years} years.",
+      "租赁期限不得超过二十年；{detail}",
+      "A lease may not exceed 20 years; {detail_en}",
       {"transfer_management", "lease_use", "lease_asset", "grant_construction_use"}, field="end_date")
 def lease_20y(p: Proposal):
-    if p.mode in LEASE_MODES:
-        if p.start_date is None or p.end_date is None:
-            return {"years": "无期限"}
-        years = _years_between(p.start_date, p.end_date)
-        if years > Decimal(_config("LEASE_MAX_YEARS")) + Decimal("0.01"):
-            return {"years": years.quantize(Decimal("0.1"))}
+    if p.mode not in LEASE_MODES:
+        return None
+    if p.start_date is None or p.end_date is None:
+        return {"detail": "申请的租赁没有起止日期（无期限）。", "detail_en": "the requested lease has no start or end date."}
+    limit = last_day_of_term(p.start_date, int(_config("LEASE_MAX_YEARS")))
+    if p.end_date > limit:
+        term_zh, term_en = _describe_term(p.start_date, p.end_date)
+        return {"detail": f"自 {p.start_date} 起租的，最迟应于 {limit} 届满；申请至 {p.end_date}，为 {term_zh}。",
+                "detail_en": f"one starting {p.start_date} must end by {limit}; the requested end {p.end_date} makes "
+                             f"{term_en}."}
     return None
 
 
@@ -376,6 +414,60 @@ def title_clear(p: Proposal):
         return {"reason_zh": "该权利权属有争议，不能处分。", "reason_en": "The title of this right is disputed."}
     if p.applicant is not None and not any(h.holder is p.applicant for h in right.holders):
         return {"reason_zh": "申请人不是该权利的权利人。", "reason_en": "The applicant does not hold this right."}
+    return None
+
+
+# What each action creates, and the rights over the same asset it may not overlap: the kinds that give the asset
+# (or its use) to someone. A right carved out of another (a sublease of a management right, a lease of a granted
+# construction-land use right) overlaps the rights it derives from, and that is no double grant.
+EXCLUSIVE_KINDS = {
+    "grant_contract_right": frozenset({RightType.contract}),
+    "transfer_management": frozenset({RightType.management}),
+    "allocate_homestead": frozenset({RightType.qualification, RightType.homestead_use}),
+    "lease_use": frozenset({RightType.lease, RightType.construction_use}),
+    "grant_construction_use": frozenset({RightType.construction_use, RightType.lease}),
+    "lease_asset": frozenset({RightType.construction_use, RightType.lease}),
+}
+RIGHT_NAMES = {
+    RightType.ownership: ("所有权", "ownership right"), RightType.contract: ("土地承包权", "contract right"),
+    RightType.management: ("土地经营权", "management right"), RightType.qualification: ("宅基地资格权", "homestead qualification right"),
+    RightType.homestead_use: ("宅基地使用权", "homestead use right"),
+    RightType.construction_use: ("集体经营性建设用地使用权", "construction-land use right"),
+    RightType.lease: ("租赁权", "lease"), RightType.shares: ("集体资产股份", "shares"),
+}
+ASSET_NAMES = {Parcel: ("地块", "Parcel"), Homestead: ("宅基地", "Homestead"), CollectiveAsset: ("集体资产", "Collective asset")}
+
+
+def _overlaps(start: date | None, end: date | None, other: Right) -> bool:
+    """Whether [start, end] and the other right's term share a day (no start or no end: open on that side)."""
+    return (start is None or other.end_date is None or other.end_date >= start) and \
+        (end is None or other.start_date is None or other.start_date <= end)
+
+
+@rule("DOUBLE-GRANT", "民法典 第114条；登记规则",
+      "{asset} {code} 已有有效的{kind}（{number}，{term}），与本次申请的期限重叠；同一资产不能重复设立。",
+      "{asset_en} {code} already has an active {kind_en} ({number}, {term_en}) overlapping the one requested; "
+      "the same asset is not given twice.",
+      set(EXCLUSIVE_KINDS), field="start_date")
+def double_grant(p: Proposal):
+    from exchange.registry.operations import rights_over
+
+    if p.asset is None:
+        return None
+    chain, right = set(), p.source
+    while right is not None and id(right) not in chain:  # the source and the rights it derives from
+        chain.add(id(right))
+        right = right.derived_from
+    for other in rights_over(p.asset, EXCLUSIVE_KINDS[p.action]):
+        if id(other) not in chain and _overlaps(p.start_date, p.end_date, other):
+            kind_zh, kind_en = RIGHT_NAMES[other.right_type]
+            asset_zh, asset_en = ASSET_NAMES[type(p.asset)]
+            term_zh = "无期限" if other.start_date is None and other.end_date is None else \
+                f"{other.start_date or '—'} 至 {other.end_date or '—'}"
+            term_en = "no fixed term" if other.start_date is None and other.end_date is None else \
+                f"{other.start_date or '—'} to {other.end_date or '—'}"
+            return {"asset": asset_zh, "asset_en": asset_en, "code": p.asset.code, "kind": kind_zh,
+                    "kind_en": kind_en, "number": other.number, "term": term_zh, "term_en": term_en}
     return None
 
 

@@ -106,6 +106,13 @@ REFUSALS: dict[str, tuple[str, Callable[[Fx], Callable[[], Any]]]] = {
         m, {"number": "JY-OTHER"}, "录入错误"))(fx.management())),
     "correction, end before start": ("TERM-ORDER", lambda fx: (lambda m: lambda: operations.correct_registration(
         m, {"end_date": date(2026, 1, 1)}, "录入错误"))(fx.management())),
+    "lease_use_right of a contract right": ("RIGHT-TYPE", lambda fx: (lambda held: lambda: operations.lease_use_right(
+        held.contract, fx.organisation("company"), START, TEN_YEARS, mode="出租", rent="1",
+        applicant=held.household))(fx.parcel_with_contract())),
+    "a house leased twice": ("DOUBLE-GRANT", lambda fx: (lambda use: (operations.lease_use_right(
+        use, fx.organisation("cooperative"), START, TEN_YEARS, mode="合作", rent="1", applicant=fx.household(0)),
+        lambda: operations.lease_use_right(use, fx.organisation("company"), START, TEN_YEARS, mode="出租", rent="1",
+                                           applicant=fx.household(0)))[1])(fx.homestead_rights(fx.household(0))[1])),
     "correction of an ended right": ("RIGHT-ENDED", lambda fx: (lambda m: (
         operations.correct_registration(m, {"permitted_use": "2"}, "录入错误"),
         lambda: operations.correct_registration(m, {"permitted_use": "3"}, "录入错误"))[1])(fx.management())),
@@ -495,11 +502,9 @@ def test_term_order_refusal_writes_nothing(fx, snapshot):
     assert snapshot() == before and held.contract.active
 
 
-# --- found while writing these tests (bugs: xfail until fixed) ------------------------------------------------------
+# --- found while writing these tests (bugs, now fixed) -------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="operations.py _create_right reads supersedes.id before any flush: a right "
-                                       "corrected in the transaction that registered it gets supersedes_id None")
 def test_a_correction_in_the_same_transaction_still_points_at_the_old_right(fx):
     old = fx.management()  # not flushed yet: an import or a CLI command doing both in one unit of work
     new = operations.correct_registration(old, {"end_date": date(2035, 12, 31)}, "录入错误")
@@ -507,9 +512,6 @@ def test_a_correction_in_the_same_transaction_still_points_at_the_old_right(fx):
     assert old.id is not None and new.supersedes_id == old.id
 
 
-@pytest.mark.xfail(strict=True, reason="operations.py correct_registration ends the old right and creates a new one "
-                                       "without carrying over its active pledges and freezes, so a correction "
-                                       "releases a frozen or pledged right")
 @pytest.mark.parametrize("burden", ["freeze", "pledge"])
 def test_a_correction_does_not_shake_off_a_freeze_or_a_pledge(fx, burden):
     item = fx.frozen() if burden == "freeze" else fx.pledged()
@@ -523,9 +525,21 @@ def test_a_correction_does_not_shake_off_a_freeze_or_a_pledge(fx, burden):
     assert "ENCUMBERED" in info.value.codes
 
 
-@pytest.mark.xfail(strict=True, reason="operations.py lease_use_right accepts any source right, so leasing a contract "
-                                       "right skips the LAND-* rules and leasing an asset's ownership right skips "
-                                       "COLLECTIVE-2-3")
+def test_a_correction_carries_the_pledge_over_and_the_bank_releases_it_on_the_new_right(fx, ledger_entries):
+    encumbrance = fx.pledged()
+    old = encumbrance.right
+    new = operations.correct_registration(old, {"permitted_use": "2"}, "用途录入错误")
+    db.session.flush()
+    assert encumbrance.right is new and new.active_pledges() == [encumbrance] and old.active_pledges() == []
+    [(_, entry)] = ledger_entries(new.ledger_index, new.ledger_index + 1)
+    assert entry["data"]["pledges"] == [{"encumbrance": encumbrance.id, "pledge_entry": encumbrance.ledger_index}]
+    assert "freezes" not in entry["data"]
+    index = operations.release_pledge(encumbrance, "贷款已结清")
+    [(_, release)] = ledger_entries(index, index + 1)
+    assert release["data"]["right"] == new.number and new.active_pledges() == []
+    assert fx.split(new, fx.organisation("company"), date(2028, 1, 1), TEN_YEARS).derived_from is new
+
+
 @pytest.mark.parametrize("source", ["contract right", "ownership of a collective asset"])
 def test_lease_use_right_only_leases_homestead_and_construction_land_use_rights(fx, source):
     company = fx.organisation("company")
@@ -534,10 +548,11 @@ def test_lease_use_right_only_leases_homestead_and_construction_land_use_rights(
         right, applicant = held.contract, held.household
     else:
         right, applicant = fx.ownership(fx.collective_asset("闲置校舍")), None
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as info:
         # a non-agricultural lease of contract land, or a collective asset leased without any resolution
         operations.lease_use_right(right, company, START, TEN_YEARS, mode="出租", rent="1", applicant=applicant,
                                    use="5")
+    assert info.value.code == "RIGHT-TYPE" and info.value.field == "right"
 
 
 DOUBLE = {
@@ -562,13 +577,11 @@ DOUBLE = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="operations.py allocate_homestead, grant_contract_right, lease_collective_asset "
-                                       "and transfer_management_right do not check for an active right of the same "
-                                       "kind over the asset (or overlapping in time): the same asset is given twice")
 @pytest.mark.parametrize("case", list(DOUBLE))
 def test_an_asset_is_not_given_twice(fx, snapshot, case):
     second = DOUBLE[case](fx)
     before = snapshot()
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as info:
         second()
+    assert info.value.codes == ["DOUBLE-GRANT"]
     assert snapshot() == before

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from flask import current_app
+from sqlalchemy import select
 
 from exchange.db import db
 from exchange.errors import DomainError
@@ -181,12 +182,22 @@ def test_land_register_5y_a_long_transfer_cannot_be_left_unregistered(parcel_wit
     assert registered.terms["registered"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="rules.py land_register_5y measures years as days/365.25: 2027-01-01 → "
-                                       "2032-01-01 (1826 days, one leap day) counts as 4.9993 years, so a five-year "
-                                       "transfer may be left unregistered")
-def test_land_register_5y_exactly_five_calendar_years_counts_as_five(parcel_with_contract, organisation, split):
-    refused("LAND-REGISTER-5Y", split, parcel_with_contract(), organisation("family_farm"), START,
-            date(2032, 1, 1), register=False)
+@covers("LAND-REGISTER-5Y")
+@pytest.mark.parametrize("end", [date(2031, 12, 31), date(2032, 1, 1)], ids=["five years", "five years and a day"])
+def test_land_register_5y_exactly_five_calendar_years_counts_as_five(parcel_with_contract, organisation, split, end):
+    # 2027-01-01 to 2031-12-31 is five calendar years (both days in force), although it has 1826 days: whatever
+    # leap days a term crosses, five years are five years (days / 365.25 made it 4.9993 and let it go unregistered)
+    refused("LAND-REGISTER-5Y", split, parcel_with_contract(), organisation("family_farm"), START, end,
+            register=False)
+
+
+@covers("LAND-REGISTER-5Y")
+def test_land_register_5y_a_term_from_29_february(parcel_with_contract, organisation, split):
+    farm = organisation("family_farm")
+    leap = date(2028, 2, 29)
+    refused("LAND-REGISTER-5Y", split, parcel_with_contract(), farm, leap, date(2033, 2, 28), register=False)
+    short = split(parcel_with_contract(), farm, leap, date(2033, 2, 27), register=False)  # a day short
+    assert short.terms["registered"] is False
 
 
 @covers("LAND-REGISTER-5Y")
@@ -314,24 +325,24 @@ def test_land_outsider_contract_a_member_household_needs_nothing(new_parcel, hou
 
 @pytest.fixture
 def lease_via(parcel_with_contract, organisation, split, household, homestead_rights, collective_asset, resolution):
-    """lease_via(kind) → a function end_date → the lease of that kind starting 2027-01-01."""
+    """lease_via(kind, start=2027-01-01) → a function end_date → the lease of that kind starting on ``start``."""
     company = organisation("company")
 
-    def make(kind: str):
+    def make(kind: str, start: date = START):
         if kind == "transfer_management":
             held = parcel_with_contract()
-            return lambda end: split(held, organisation("family_farm"), START, end)
+            return lambda end: split(held, organisation("family_farm"), start, end)
         if kind == "lease_use":
             holder = household(6)
             _, use = homestead_rights(holder)
-            return lambda end: operations.lease_use_right(use, company, START, end, mode="出租", rent="6000 元/年",
+            return lambda end: operations.lease_use_right(use, company, start, end, mode="出租", rent="6000 元/年",
                                                           applicant=holder)
         if kind == "lease_asset":
             school = collective_asset("闲置校舍")
-            return lambda end: operations.lease_collective_asset(school, company, START, end, rent="8 万元/年",
+            return lambda end: operations.lease_collective_asset(school, company, start, end, rent="8 万元/年",
                                                                  resolution=resolution(30, 20))
         site = collective_asset("经营性建设用地")
-        return lambda end: operations.grant_construction_use(site, company, START, end, mode="出租", price="12 万元/年",
+        return lambda end: operations.grant_construction_use(site, company, start, end, mode="出租", price="12 万元/年",
                                                              resolution=resolution(30, 20))
     return make
 
@@ -342,19 +353,32 @@ LEASES = ["transfer_management", "lease_use", "lease_asset", "grant_construction
 @covers("LEASE-20Y")
 @pytest.mark.parametrize("kind", LEASES)
 def test_lease_20y_twenty_years_pass_and_a_month_more_is_refused(lease_via, kind):
+    # The start and end dates are both days of the lease (a right expires the day after its end date), so twenty
+    # years from 2027-01-01 end on 2046-12-31, the day before the twentieth anniversary.
     lease = lease_via(kind)
     error = refused("LEASE-20Y", lease, date(2047, 2, 1))  # 20 years and a month
     assert error.codes == ["LEASE-20Y"]
-    assert "20.1" in detail_of(error, "LEASE-20Y")["message_en"]
-    right = lease(date(2047, 1, 1))  # 20 years to the day
-    assert right.mode == "出租" and right.end_date == date(2047, 1, 1)
+    message = detail_of(error, "LEASE-20Y")
+    assert "20.1" in message["message_en"] and "2046-12-31" in message["message_en"] + message["message_zh"]
+    right = lease(date(2046, 12, 31))  # 20 years to the day
+    assert right.mode == "出租" and right.end_date == date(2046, 12, 31)
 
 
-@pytest.mark.xfail(strict=True, reason="rules.py lease_20y allows LEASE_MAX_YEARS + 0.01 years (days/365.25), "
-                                       "so a lease ending up to 3 days after its 20th anniversary passes")
+@covers("LEASE-20Y")
 @pytest.mark.parametrize("kind", LEASES)
-def test_lease_20y_two_days_over_twenty_years_is_refused(lease_via, kind):
-    refused("LEASE-20Y", lease_via(kind), date(2047, 1, 3))
+@pytest.mark.parametrize("end", [date(2047, 1, 1), date(2047, 1, 3)], ids=["a day over", "three days over"])
+def test_lease_20y_days_over_twenty_years_are_refused(lease_via, kind, end):
+    error = refused("LEASE-20Y", lease_via(kind), end)  # days / 365.25 with a 0.01-year margin let these through
+    assert error.codes == ["LEASE-20Y"]
+    assert f"{(end - date(2046, 12, 31)).days} day" in detail_of(error, "LEASE-20Y")["message_en"]
+
+
+@covers("LEASE-20Y")
+@pytest.mark.parametrize("kind", LEASES)
+def test_lease_20y_from_29_february(lease_via, kind):
+    lease = lease_via(kind, start=date(2028, 2, 29))
+    refused("LEASE-20Y", lease, date(2048, 2, 29))  # the anniversary itself is a day too many
+    assert lease(date(2048, 2, 28)).end_date == date(2048, 2, 28)
 
 
 def test_lease_20y_does_not_limit_a_grant_or_a_sub_contract(collective_asset, organisation, resolution,
@@ -644,6 +668,112 @@ def test_title_clear_a_disputed_title_is_not_disposed_of(collective, organisatio
     error = refused("TITLE-CLEAR", operations.lease_collective_asset, asset, organisation("company"), START,
                     date(2031, 12, 31), rent="1 万元/年", resolution=resolution(30, 20))
     assert error.codes == ["TITLE-CLEAR"] and "disputed" in detail_of(error, "TITLE-CLEAR")["message_en"]
+
+
+# --- DOUBLE-GRANT ----------------------------------------------------------------------------------------------
+
+
+@covers("DOUBLE-GRANT")
+def test_double_grant_contract_land_is_not_leased_twice_for_the_same_days(parcel_with_contract, organisation, split):
+    farm, company, coop = organisation("family_farm"), organisation("company"), organisation("cooperative")
+    held = parcel_with_contract()
+    first = split(held, farm, START, date(2031, 12, 31))
+    error = refused("DOUBLE-GRANT", split, held, company, date(2031, 12, 31), date(2036, 12, 31))  # one day shared
+    assert error.codes == ["DOUBLE-GRANT"] and error.field == "start_date"
+    detail = detail_of(error, "DOUBLE-GRANT")
+    assert first.number in detail["message_zh"] and first.number in detail["message_en"]
+    assert held.parcel.code in detail["message_en"] and "2027-01-01 to 2031-12-31" in detail["message_en"]
+    after = split(held, company, date(2032, 1, 1), date(2036, 12, 31))  # the next day is free
+    sublease = split(first, coop, date(2028, 1, 1), date(2029, 12, 31))  # carved out of the first: no double grant
+    assert after.active and sublease.derived_from is first
+    refused("DOUBLE-GRANT", split, first, company, date(2029, 12, 31), date(2030, 12, 31))  # but not twice
+
+
+@covers("DOUBLE-GRANT")
+def test_double_grant_an_assigned_management_right_still_holds_its_years(parcel_with_contract, organisation, split):
+    farm, company = organisation("family_farm"), organisation("company")
+    held = parcel_with_contract()
+    first = split(held, farm, START, date(2036, 12, 31))
+    assigned = split(first, company, date(2028, 1, 1), date(2036, 12, 31), mode="转让")
+    assert not first.active  # the farm's right ended, the company's took its place for 2028–2036
+    refused("DOUBLE-GRANT", split, held, farm, date(2030, 1, 1), date(2031, 12, 31))
+    assert assigned.active
+
+
+@covers("DOUBLE-GRANT")
+def test_double_grant_a_contracted_parcel_is_not_contracted_again(parcel_with_contract, household):
+    held = parcel_with_contract()
+    other = household(1)
+    error = refused("DOUBLE-GRANT", operations.grant_contract_right, held.parcel, [(other, Decimal(1))],
+                    date(2030, 1, 1), date(2059, 12, 31), contract_number="CB-AGAIN")
+    assert held.contract.number in detail_of(error, "DOUBLE-GRANT")["message_zh"]
+    # the next round, from the day after the current contract ends, may be registered ahead
+    after = operations.grant_contract_right(held.parcel, [(held.household, Decimal(1))], date(2058, 1, 1),
+                                            date(2087, 12, 31), contract_number="CB-NEXT")
+    assert after.active and held.contract.active
+
+
+@covers("DOUBLE-GRANT")
+def test_double_grant_is_seen_before_anything_is_flushed(collective, household):
+    """A bulk import registers parcels and grants their contracts without flushing in between."""
+    from exchange.registry.models import LandClass, Parcel
+
+    first, second = household(0), household(1)
+    model = db.session.scalars(select(Parcel).where(Parcel.collective_id == collective().id)).first()
+    with db.session.no_autoflush:
+        parcel = Parcel(code=f"{model.division.code}97777", name="导入地块", division=model.division,
+                        collective=model.collective, area_m2=Decimal("900.00"), land_class=LandClass.arable,
+                        land_use="1", basic_farmland=False, boundaries=model.boundaries, geometry=model.geometry)
+        operations.register_asset(parcel)
+        operations.grant_contract_right(parcel, [(first, Decimal(1))], date(1998, 1, 1), CONTRACT_END,
+                                        contract_number="CB-IMPORT-1")
+        assert parcel.id is None
+        refused("DOUBLE-GRANT", operations.grant_contract_right, parcel, [(second, Decimal(1))], date(2020, 1, 1),
+                CONTRACT_END, contract_number="CB-IMPORT-2")
+
+
+@covers("DOUBLE-GRANT")
+def test_double_grant_a_homestead_is_not_allocated_to_a_second_household(household, homestead_rights, new_household,
+                                                                         new_homestead):
+    qualification, use = homestead_rights(household(4))
+    error = refused("DOUBLE-GRANT", operations.allocate_homestead, qualification.homestead, new_household(3))
+    assert error.codes == ["DOUBLE-GRANT"]
+    assert qualification.number in detail_of(error, "DOUBLE-GRANT")["message_en"]
+    homestead, first, second = new_homestead("80.00"), new_household(3), new_household(3)
+    operations.allocate_homestead(homestead, first)
+    refused("DOUBLE-GRANT", operations.allocate_homestead, homestead, second)
+
+
+@covers("DOUBLE-GRANT")
+def test_double_grant_a_house_is_not_leased_twice_for_the_same_days(household, homestead_rights, organisation,
+                                                                   person_factory):
+    holder = household(7)
+    _, use = homestead_rights(holder)
+    lease = functools.partial(operations.lease_use_right, use, rent="6000 元/年", applicant=holder)
+    first = lease(organisation("cooperative"), START, date(2036, 12, 31), mode="合作")
+    error = refused("DOUBLE-GRANT", lease, person_factory(name="城镇居民"), date(2030, 1, 1), date(2031, 12, 31),
+                    mode="出租")
+    assert first.number in detail_of(error, "DOUBLE-GRANT")["message_zh"]
+    assert lease(person_factory(name="城镇居民"), date(2037, 1, 1), date(2040, 12, 31), mode="出租").active
+
+
+@covers("DOUBLE-GRANT")
+def test_double_grant_a_collective_asset_is_not_leased_or_granted_twice(collective_asset, organisation, resolution):
+    company, coop = organisation("company"), organisation("cooperative")
+    school, site = collective_asset("闲置校舍"), collective_asset("经营性建设用地")
+    lease = functools.partial(operations.lease_collective_asset, school, rent="8 万元/年", resolution=resolution(30, 20))
+    lease(company, START, date(2036, 12, 31))
+    refused("DOUBLE-GRANT", lease, coop, date(2036, 12, 31), date(2040, 12, 31))
+    assert lease(coop, date(2037, 1, 1), date(2040, 12, 31)).active
+    grant = functools.partial(operations.grant_construction_use, site, price="1", resolution=resolution(30, 20))
+    granted = grant(company, START, date(2066, 12, 31), mode="出让")
+    refused("DOUBLE-GRANT", grant, coop, date(2030, 1, 1), date(2039, 12, 31), mode="出租")  # leasing what it granted
+    refused("DOUBLE-GRANT", operations.lease_collective_asset, site, coop, date(2030, 1, 1), date(2039, 12, 31),
+            rent="1", resolution=resolution(30, 20))
+    # the grantee may lease out its own use right
+    sublease = operations.lease_use_right(granted, coop, date(2030, 1, 1), date(2039, 12, 31), mode="出租",
+                                          rent="12 万元/年", applicant=company)
+    assert sublease.derived_from is granted
 
 
 # --- SHARES-SUM ------------------------------------------------------------------------------------------------
