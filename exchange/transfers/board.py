@@ -29,12 +29,28 @@ MEASURE_LABELS = {"transactions": _l("成交宗数"), "area": _l("成交面积")
 MEASURE_UNITS = {"transactions": _l("宗"), "area": _l("亩"), "value": _l("元")}
 
 
-def filters_from(args) -> dict:
+class Labels(dict):
+    """Labels translated at most once per page: a label is looked up the first time a row needs it."""
+
+    def __init__(self, lazy: dict) -> None:
+        super().__init__()
+        self.lazy = lazy
+
+    def __missing__(self, key):
+        value = self[key] = str(self.lazy[key])
+        return value
+
+
+def translated(lazy: dict) -> dict:
+    return {key: str(label) for key, label in lazy.items()}
+
+
+def filters_from(args, townships: list[tuple[str, str]] | None = None) -> dict:
     """The township, kind and outcome filters of a request; an unknown value is refused (400), not ignored."""
     township = (args.get("township") or "").strip() or None
     kind = (args.get("kind") or "").strip() or None
     outcome = (args.get("outcome") or "").strip() or None
-    if township is not None and township not in dict(board.townships()):
+    if township is not None and township not in dict(board.townships() if townships is None else townships):
         abort(400, description=_("没有代码为“%(code)s”的乡镇。", code=township))
     if kind is not None and kind not in KIND_LABELS:
         abort(400, description=_("没有交易品种“%(kind)s”。", kind=kind))
@@ -48,19 +64,20 @@ def index():
     section = request.args.get("section", "notices")
     if section not in board.SECTION_STATES:
         abort(404)
-    chosen = filters_from(request.args)
+    townships = board.townships()
+    chosen = filters_from(request.args, townships)
     page = max(1, request.args.get("page", 1, type=int))
     per_page = min(board.MAX_PER_PAGE, max(1, request.args.get("per_page", board.PER_PAGE, type=int)))
     outcome = chosen["outcome"] if section == "results" else None
+    # the previous and next links say which listing they continue from (keyset); a page number alone also works
     result = board.board_page(section, township=chosen["township"], kind=chosen["kind"], outcome=outcome, page=page,
-                              per_page=per_page)
-    counts = {name: (result.total if name == section and not outcome else
-                     board.count(name, township=chosen["township"], kind=chosen["kind"]))
-              for name in board.SECTION_STATES}
-    return render_template("exchange/board.html", page=result, section=section, counts=counts, chosen=chosen,
-                           townships=board.townships(), kinds=KIND_LABELS, sections=SECTION_LABELS,
-                           outcomes=OUTCOME_LABELS, deadline_notes=DEADLINE_NOTES, phase_notes=PHASE_NOTES,
-                           states=STATE_NAMES, figure=charts.figure, now=ops.now(), default_per_page=board.PER_PAGE)
+                              per_page=per_page, after=request.args.get("after", type=int),
+                              before=request.args.get("before", type=int))
+    return render_template("exchange/board.html", page=result, section=section, counts=result.counts, chosen=chosen,
+                           townships=townships, kinds=translated(KIND_LABELS), sections=SECTION_LABELS,
+                           outcomes=translated(OUTCOME_LABELS), deadline_notes=Labels(DEADLINE_NOTES),
+                           phase_notes=Labels(PHASE_NOTES), states=Labels(STATE_NAMES), figure=charts.figure,
+                           now=ops.now(), default_per_page=board.PER_PAGE)
 
 
 @bp.get("/board/<number>")

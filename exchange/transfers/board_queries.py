@@ -2,20 +2,30 @@
 identifiers. The board page, its API and the live price that the page polls all read these functions.
 
 Everything here is read-only and paged with indexed queries: a page costs a handful of statements whatever the
-number of listings (the rows of the page, their count, and one query each for the page's places, prices,
-winners and result dates). Nothing names a person: a household that wins is "a household" (or "a household of
-this collective"), free text that staff write (reasons, notes, objections) is not shown, and the history shows
-steps and roles, not accounts.
+number of listings and however deep the page (the counts per state, the ids of the page, its rows, and one query
+each for the page's places, prices, winners and result dates; see "the board" below). Counts and statistics,
+which read every listing, are kept for a short while unless a listing changes (see ``kept``). Nothing names a
+person: a household that wins is "a household" (or "a household of this collective"), free text that staff write
+(reasons, notes, objections) is not shown, and the history shows steps and roles, not accounts.
 """
 from __future__ import annotations
 
 import calendar
+import functools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from exchange.db import db
 from exchange.divisions.models import Division, DivisionLevel
@@ -84,6 +94,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+@functools.lru_cache(maxsize=4096)  # terms repeat: the board's rows and the statistics' groups share a few
 def term_years(start: date, end: date) -> Decimal:
     """The length of a term from ``start`` to ``end`` (both days included) in years: whole months over twelve,
     plus the days left over / 365 (a term of 2027-01-01 to 2036-12-31 is exactly 10)."""
@@ -192,10 +203,108 @@ class BoardPage:
     page: int
     per_page: int
     filters: dict = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # section → listings, under the same township and kind
+    first_id: int | None = None  # where the previous page ends (keyset: ``before``)
+    last_id: int | None = None  # where the next page starts (keyset: ``after``)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+
+# --- figures that cost a scan, kept while the listings stay as they were ---------------------------------------
+#
+# Counting 10^5 listings, or aggregating them for the statistics, reads every row (on PostgreSQL, the table too
+# until vacuum has marked its pages all-visible). Such figures are kept per app and key, and used again only while
+# both of these are unchanged since they were computed:
+#
+# - the listings' change marker: the newest step of any listing and how many of the last steps exist. Every change
+#   of a listing is a step (``operations._step``), whichever process made it; a step that commits after a newer one
+#   (concurrent transactions on PostgreSQL) shows in the count.
+# - this process's own change counter, raised by every flush that adds a step or changes a listing and by the
+#   rollback of a transaction that did, so a change made outside the workflow (fixtures, tools) counts too.
+#
+# Whatever happens, nothing is kept longer than KEEP_SECONDS.
+
+KEEP_SECONDS = 60
+KEEP_ENTRIES = 256
+MARKER_WINDOW = 64
+_changes = {"local": 0}
+_keep_lock = threading.Lock()
+T = TypeVar("T")
+
+
+def _changed() -> None:
+    with _keep_lock:
+        _changes["local"] += 1
+
+
+CHANGED = "exchange_listings_changed"  # per connection: did each open (sub)transaction change listings?
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context) -> None:
+    if any(isinstance(item, (Listing, ListingEvent)) for item in (*session.new, *session.dirty, *session.deleted)):
+        _changed()
+        session.connection().info.setdefault(CHANGED, [False])[-1] = True
+
+
+@event.listens_for(Engine, "savepoint")
+def _savepoint(connection: Connection, _name) -> None:
+    connection.info.setdefault(CHANGED, [False]).append(False)
+
+
+@event.listens_for(Engine, "release_savepoint")
+def _released(connection: Connection, _name, _context) -> None:
+    levels = connection.info.get(CHANGED)
+    if levels and len(levels) > 1:
+        changed = levels.pop()
+        levels[-1] = levels[-1] or changed
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _rolled_back_to_savepoint(connection: Connection, _name, _context) -> None:
+    levels = connection.info.get(CHANGED)
+    if levels and len(levels) > 1 and levels.pop():
+        _changed()
+
+
+@event.listens_for(Engine, "rollback")
+def _rolled_back(connection: Connection) -> None:
+    if any(connection.info.pop(CHANGED, ())):
+        _changed()
+
+
+@event.listens_for(Engine, "commit")
+def _committed(connection: Connection) -> None:
+    connection.info.pop(CHANGED, None)
+
+
+def change_marker() -> tuple[int, int]:
+    """(newest step id, how many of the MARKER_WINDOW ids up to it are taken): two index lookups."""
+    newest = select(func.max(ListingEvent.id)).scalar_subquery()
+    row = db.session.execute(select(func.max(ListingEvent.id), func.count())
+                             .where(ListingEvent.id > newest - MARKER_WINDOW)).one()
+    return row[0] or 0, row[1]
+
+
+def kept(key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``, or what it returned for the same key if the listings have not changed since (see above)."""
+    store: OrderedDict = current_app.extensions.setdefault("exchange_kept_figures", OrderedDict())
+    stamp = (_changes["local"], change_marker())
+    now = time.monotonic()
+    with _keep_lock:
+        hit = store.get(key)
+        if hit is not None and hit[0] == stamp and now - hit[1] < KEEP_SECONDS:
+            store.move_to_end(key)
+            return hit[2]
+    value = compute()
+    with _keep_lock:
+        store[key] = (stamp, now, value)
+        store.move_to_end(key)
+        while len(store) > KEEP_ENTRIES:
+            store.popitem(last=False)
+    return value
 
 
 # --- lookups shared by the page rows ------------------------------------------------------------------------
@@ -337,34 +446,105 @@ def _publish(listings: list[Listing], at: datetime) -> list[PublicListing]:
 
 
 # --- the board ----------------------------------------------------------------------------------------------
+#
+# A page costs the same few statements at any depth:
+#
+# - the tabs' counts: one count grouped by state over the public states, from ix_listings_board_filter, and kept
+#   (see ``kept``) while no listing changes;
+# - the ids of the page, walking ix_listings_board_order, which holds id, state, kind and division in id order, so
+#   that the rows a deep page skips are index entries, not table rows. A page past the middle of its section is
+#   counted from the oldest end, so no page skips more than half of it; the previous and next links carry the id
+#   the page continues from (keyset), so paging through a section costs as little at its end as at its start;
+# - the page's rows, by id.
+#
+# A township is the ids of its divisions, and the listings are filtered on their own division_id.
 
 
-def _conditions(states, township: str | None, kind: str | None) -> list:
+@dataclass(frozen=True)
+class Filters:
+    kind: str | None = None
+    divisions: tuple[int, ...] | None = None  # a township's divisions; None: every township
+
+
+def township_divisions(township: str) -> tuple[int, ...]:
+    """The ids of a township's divisions: the township, its villages and their groups. Codes are hierarchical, so
+    these are the codes from the township's own up to (not including) the next township's, a range of the unique
+    index on the code, and the listings are then filtered on their own indexed division_id."""
+    following = township[:-1] + chr(ord(township[-1]) + 1)
+    return tuple(db.session.scalars(select(Division.id).where(Division.code >= township, Division.code < following)
+                                    .order_by(Division.id)))
+
+
+def board_filters(township: str | None = None, kind: str | None = None) -> Filters:
+    return Filters(kind or None, township_divisions(township) if township else None)
+
+
+def _conditions(states, chosen: Filters) -> list:
     conditions = [Listing.state == states[0] if len(states) == 1 else Listing.state.in_(states)]
-    if kind:
-        conditions.append(Listing.kind == kind)
-    if township:
-        conditions.append(Listing.division_id.in_(select(Division.id).where(Division.code.startswith(township))))
+    if chosen.kind:
+        conditions.append(Listing.kind == chosen.kind)
+    if chosen.divisions is not None:
+        conditions.append(Listing.division_id.in_(chosen.divisions))
     return conditions
 
 
-def count(section: str, *, township: str | None = None, kind: str | None = None, outcome: str | None = None) -> int:
-    states = OUTCOME_STATES[outcome] if section == "results" and outcome else SECTION_STATES[section]
-    return db.session.scalar(select(func.count()).select_from(Listing).where(*_conditions(states, township, kind)))
+BOARD_STATES = tuple(dict.fromkeys(state for states in SECTION_STATES.values() for state in states))
+
+
+def state_counts(chosen: Filters) -> dict[ListingState, int]:
+    """How many listings of each public state match the filters: one grouped count, kept while nothing changes."""
+    def counted() -> dict[ListingState, int]:
+        rows = db.session.execute(select(Listing.state, func.count()).where(*_conditions(BOARD_STATES, chosen))
+                                  .group_by(Listing.state))
+        return {ListingState(state): n for state, n in rows}
+
+    return kept(("board-counts", chosen), counted)
+
+
+def _states(section: str, outcome: str | None):
+    return OUTCOME_STATES[outcome] if section == "results" and outcome else SECTION_STATES[section]
+
+
+def _page_ids(conditions: list, total: int, page: int, per_page: int, after: int | None,
+              before: int | None) -> list[int]:
+    """The ids of a page, newest first: after (older than) or before (newer than) the id a neighbouring page ended
+    with, or else by position, skipping from whichever end of the section is nearer."""
+    ids = select(Listing.id).where(*conditions)
+    if page > 1 and after is not None:
+        return list(db.session.scalars(ids.where(Listing.id < after).order_by(Listing.id.desc()).limit(per_page)))
+    if page > 1 and before is not None:
+        newer = list(db.session.scalars(ids.where(Listing.id > before).order_by(Listing.id).limit(per_page)))
+        if len(newer) == per_page:
+            return newer[::-1]
+        # fewer than a page is newer (listings left the section since): find the page by its position instead
+    start = (page - 1) * per_page
+    if start >= total:
+        return []
+    end = min(total, start + per_page)
+    if start > total - end:
+        return list(db.session.scalars(ids.order_by(Listing.id).offset(total - end).limit(end - start)))[::-1]
+    return list(db.session.scalars(ids.order_by(Listing.id.desc()).offset(start).limit(per_page)))
 
 
 def board_page(section: str, *, township: str | None = None, kind: str | None = None, outcome: str | None = None,
-               page: int = 1, per_page: int = PER_PAGE, at: datetime | None = None) -> BoardPage:
-    """One page of a section of the board, newest listing first (the primary key's order, which the state
-    index also serves), with its total for the page links."""
-    states = OUTCOME_STATES[outcome] if section == "results" and outcome else SECTION_STATES[section]
-    conditions = _conditions(states, township, kind)
-    total = db.session.scalar(select(func.count()).select_from(Listing).where(*conditions))
+               page: int = 1, per_page: int = PER_PAGE, after: int | None = None, before: int | None = None,
+               at: datetime | None = None) -> BoardPage:
+    """One page of a section of the board, newest listing first (the primary key's order), with its total for the
+    page links and the count of every section under the same township and kind for the tabs. ``after`` and
+    ``before`` are the last and first id of the page the visitor comes from (see ``BoardPage.first_id``)."""
+    chosen = board_filters(township, kind)
+    by_state = state_counts(chosen)
+    counts = {name: sum(by_state.get(state, 0) for state in states) for name, states in SECTION_STATES.items()}
+    states = _states(section, outcome)
+    total = sum(by_state.get(state, 0) for state in states)
     page = max(1, page)
-    listings = db.session.scalars(select(Listing).where(*conditions).order_by(Listing.id.desc())
-                                  .limit(per_page).offset((page - 1) * per_page)).all()
-    return BoardPage(section, _publish(list(listings), at or ops.now()), total, page, per_page,
-                     {"township": township, "kind": kind, "outcome": outcome})
+    ids = _page_ids(_conditions(states, chosen), total, page, per_page, after, before)
+    rows = {listing.id: listing for listing in db.session.scalars(select(Listing).where(Listing.id.in_(ids)))} \
+        if ids else {}
+    listings = [rows[i] for i in ids if i in rows]
+    return BoardPage(section, _publish(listings, at or ops.now()), total, page, per_page,
+                     {"township": township, "kind": kind, "outcome": outcome}, counts,
+                     listings[0].id if listings else None, listings[-1].id if listings else None)
 
 
 def public_listing_row(number: str) -> Listing | None:
@@ -376,14 +556,23 @@ def public_listing_row(number: str) -> Listing | None:
 
 
 def _transferor(listing: Listing) -> str | None:
-    """Who transfers: a collective or an organisation by name; a household or a person only as "household"."""
-    from exchange.registry.models import Collective
+    """Who transfers: a collective or an organisation by name; a household or a person only as "household". One
+    query for the holders' kinds and the public names, instead of loading the right, its holders and each holder."""
+    from exchange.registry.models import Collective, RightHolder
 
-    holders = [h.holder for h in listing.right.holders] if listing.right is not None else []
+    if listing.right_id is None:
+        return None
+    holders = db.session.execute(
+        select(Organisation.name, Collective.name)
+        .select_from(RightHolder)
+        .outerjoin(Organisation, RightHolder.organisation_id == Organisation.id)
+        .outerjoin(Collective, RightHolder.collective_id == Collective.id)
+        .where(RightHolder.right_id == listing.right_id).order_by(RightHolder.id)).all()
     if not holders:
         return None
-    if all(isinstance(h, (Collective, Organisation)) for h in holders):
-        return "、".join(h.name for h in holders)
+    names = [organisation or collective for organisation, collective in holders]
+    if all(names):
+        return "、".join(names)
     return "household"
 
 

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, Enum, ForeignKey, Integer, Numeric, String, Text,
-    UniqueConstraint,
+    JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, Enum, ForeignKey, Index, Integer, Numeric, String,
+    Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,6 +54,14 @@ class Listing(Base):
         CheckConstraint("reserve_price > 0", name="reserve_positive"),
         CheckConstraint("end_date > start_date", name="term_order"),
         CheckConstraint("(right_id IS NOT NULL) OR (asset_id IS NOT NULL)", name="has_subject"),
+        # The public board (board_queries): counts per state under the kind and township filters, read from the
+        # index alone; and the same columns in id order, so that a page of a section, newest first, is found by
+        # walking index entries rather than table rows, however deep the page.
+        Index("ix_listings_board_filter", "state", "kind", "division_id"),
+        Index("ix_listings_board_order", "id", "state", "kind", "division_id"),
+        # The statistics: deals by the time of their award, failures by their auction's end or notice's end.
+        Index("ix_listings_stats_awarded", "state", "awarded_at"),
+        Index("ix_listings_stats_failed", "state", "auction_ends_at", "notice_ends_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -30,7 +30,7 @@ from exchange.db import db
 from exchange.divisions.models import Division
 from exchange.registry.models import to_mu
 from exchange.transfers.board_queries import (
-    DEAL_STATES, LAND_KINDS, add_months, contract_value, townships, yearly,
+    DEAL_STATES, LAND_KINDS, add_months, contract_value, kept, township_divisions, townships, yearly,
 )
 from exchange.transfers.models import Listing, ListingState
 
@@ -108,10 +108,11 @@ def _township_of(label: str):
     return func.substr(Division.code, 1, 9).label(label)
 
 
-def _filters(township: str | None, kind: str | None) -> list:
+def _filters(divisions: tuple[int, ...] | None, kind: str | None) -> list:
+    """A township as its divisions' ids (the listings' own indexed column), and a kind."""
     conditions = []
-    if township:
-        conditions.append(Division.code.startswith(township))
+    if divisions is not None:
+        conditions.append(Listing.division_id.in_(divisions))
     if kind:
         conditions.append(Listing.kind == kind)
     return conditions
@@ -156,11 +157,17 @@ def _dec(value) -> Decimal:
 
 def compute(first: str | None = None, last: str | None = None, *, township: str | None = None,
             kind: str | None = None, today: date | None = None) -> Stats:
-    """The statistics of a period, optionally for one township and one kind."""
+    """The statistics of a period, optionally for one township and one kind. The aggregates read every listing of
+    the period, so they are kept (``board_queries.kept``) while no listing changes, for a minute at most."""
     zone = _zone()
     today = today or datetime.now(zone).date()
     span = period(first, last, today)
+    return kept(("stats", span, township, kind), lambda: _compute(span, zone, township, kind))
+
+
+def _compute(span: Period, zone: ZoneInfo, township: str | None, kind: str | None) -> Stats:
     start, end = span.bounds(zone)
+    divisions = township_divisions(township) if township else None
     facts: dict[tuple[str, str, str], Fact] = {}
     months = set(span.months)
 
@@ -181,22 +188,19 @@ def compute(first: str | None = None, last: str | None = None, *, township: str 
                     func.sum(case((Listing.area_m2.is_not(None), Listing.award_price))).label("price_area"))
              .join(Division, Division.id == Listing.division_id)
              .where(Listing.state.in_(DEAL_STATES), Listing.awarded_at >= start, Listing.awarded_at < end,
-                    *_filters(township, kind))
+                    *_filters(divisions, kind))
              .group_by(literal_column("month"), literal_column("township"), Listing.kind, Listing.price_unit,
                        Listing.start_date, Listing.end_date))
-    for row in db.session.execute(deals):
-        cell = fact(row.month, row.township, row.kind)
-        price = _dec(row.price)
-        cell.transactions += row.n
-        cell.area_m2 += _dec(row.area)
-        if row.price_unit == "per_year":
-            cell.value += contract_value(price, "per_year", row.start_date, row.end_date)
-        else:
-            cell.value += price
-        if row.kind in LAND_KINDS and row.n_area:
-            cell.land_transactions += row.n_area
-            cell.land_area_m2 += _dec(row.area)
-            cell.land_yearly += yearly(_dec(row.price_area), row.price_unit, row.start_date, row.end_date)
+    for month_, town_, kind_, unit, starts, ends, n, area, price, n_area, price_area in db.session.execute(deals):
+        cell = fact(month_, town_, kind_)
+        price, area = _dec(price), _dec(area)
+        cell.transactions += n
+        cell.area_m2 += area
+        cell.value += contract_value(price, "per_year", starts, ends) if unit == "per_year" else price
+        if kind_ in LAND_KINDS and n_area:
+            cell.land_transactions += n_area
+            cell.land_area_m2 += area
+            cell.land_yearly += yearly(_dec(price_area), unit, starts, ends)
 
     # failed after an auction without a bid: the auction's end; failed with nobody qualified: the notice's end
     after_auction = _month_of_instant(Listing.auction_ends_at, "month")
@@ -204,18 +208,18 @@ def compute(first: str | None = None, last: str | None = None, *, township: str 
                       .join(Division, Division.id == Listing.division_id)
                       .where(Listing.state == ListingState.failed, Listing.auction_ends_at.is_not(None),
                              Listing.auction_ends_at >= start, Listing.auction_ends_at < end,
-                             *_filters(township, kind))
+                             *_filters(divisions, kind))
                       .group_by(literal_column("month"), literal_column("township"), Listing.kind))
     after_notice = _month_of_day(Listing.notice_ends_on, "month")
     failed_notice = (select(after_notice, _township_of("township"), Listing.kind, func.count().label("n"))
                      .join(Division, Division.id == Listing.division_id)
                      .where(Listing.state == ListingState.failed, Listing.auction_ends_at.is_(None),
                             and_(Listing.notice_ends_on >= span.first, Listing.notice_ends_on < add_months(span.last, 1)),
-                            *_filters(township, kind))
+                            *_filters(divisions, kind))
                      .group_by(literal_column("month"), literal_column("township"), Listing.kind))
     for statement in (failed_auction, failed_notice):
-        for row in db.session.execute(statement):
-            fact(row.month, row.township, row.kind).failed += row.n
+        for month_, town_, kind_, n in db.session.execute(statement):
+            fact(month_, town_, kind_).failed += n
     ordered = sorted(facts.values(), key=lambda f: (f.month, f.township, f.kind))
     return Stats(span, township, kind, ordered, townships())
 
