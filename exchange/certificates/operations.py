@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from exchange.certificates.models import KIND_PREFIX, KIND_TITLES, Certificate, CertificateKind
 from exchange.db import db, sqlite_write_intent
@@ -28,7 +29,8 @@ from exchange.registry.importer import LAND_USES
 from exchange.registry.models import Encumbrance, Right, RightType, to_mu
 from ledger import merkle
 from ledger.entry import decode
-from ledger.storage import StoredCheckpoint, checkpoints
+from ledger.policy import Policy, VerifiedCheckpoint
+from ledger.storage import StoredCheckpoint, checkpoints, entries
 from ledger.tlogproof import TlogProof
 from ledger.verify import ENTRY_NAME, PROOF_NAME
 
@@ -190,7 +192,12 @@ def issue_certificate(kind: CertificateKind, right: Right, encumbrance: Encumbra
 
 
 def by_number(number: str) -> Certificate:
-    certificate = db.session.scalar(select(Certificate).where(Certificate.number == number.strip()))
+    """The certificate, with what its status depends on (the right, its pledges and their pledgees, its freezes)
+    loaded in three queries rather than one lazy load per relationship and per pledge."""
+    certificate = db.session.scalar(
+        select(Certificate).where(Certificate.number == number.strip())
+        .options(joinedload(Certificate.right).selectinload(Right.encumbrances).joinedload(Encumbrance.pledgee),
+                 joinedload(Certificate.right).selectinload(Right.freezes)))
     if certificate is None:
         raise DomainError("CERT-UNKNOWN", f"没有编号为 {number} 的证明。请核对编号（形如 511723-JZ-2026-000001）。",
                           f"No certificate numbered {number}. Check the number (like 511723-JZ-2026-000001).",
@@ -339,6 +346,26 @@ def current_status(certificate: Certificate, today: date | None = None) -> list[
     return statuses
 
 
+_verified_checkpoints: dict[tuple[str, str], VerifiedCheckpoint] = {}
+_VERIFIED_CHECKPOINTS_KEPT = 1024
+
+
+def _verify_checkpoint(policy: Policy, text: str) -> VerifiedCheckpoint:
+    """``policy.verify_checkpoint(text)``, remembered for the same policy and the same checkpoint text.
+
+    A signed checkpoint never changes and the outcome depends only on the policy and the text (both are the key),
+    so a text read back from the database that differs by one byte is checked afresh. Without this every online
+    verification checked the log's and each witness's Ed25519 signatures on two checkpoints again."""
+    key = (policy.to_json(), text)
+    verified = _verified_checkpoints.get(key)
+    if verified is None:
+        verified = policy.verify_checkpoint(text)  # raises on a checkpoint the policy does not accept: not kept
+        if len(_verified_checkpoints) >= _VERIFIED_CHECKPOINTS_KEPT:
+            _verified_checkpoints.clear()
+        _verified_checkpoints[key] = verified
+    return verified
+
+
 def verify_certificate(certificate: Certificate) -> Verification:
     """Online check: the certificate entry is in the log (against its checkpoint) and that checkpoint is a prefix
     of the newest one; then the right's current status."""
@@ -347,7 +374,10 @@ def verify_certificate(certificate: Certificate) -> Verification:
     result = Verification(certificate.number, certificate.kind.value, False, False, index=certificate.ledger_index)
     policy = service.load_policy()
     try:
-        entry_bytes = ledger.entries(connection, certificate.ledger_index, certificate.ledger_index + 1)[0][1]
+        entry_bytes = connection.execute(select(entries.c.entry).where(entries.c.idx == certificate.ledger_index)).scalar()
+        if entry_bytes is None:
+            raise IndexError(f"ledger entry {certificate.ledger_index} is not in the log")
+        entry_bytes = bytes(entry_bytes)
         entry = decode(entry_bytes)
         if entry["data"]["certificate"]["number"] != certificate.number:
             result.problems.append("ledger entry does not name this certificate")
@@ -355,14 +385,15 @@ def verify_certificate(certificate: Certificate) -> Verification:
         result.issued = entry["time"][:16].replace("T", " ") + " UTC"
         checkpoint = covering_checkpoint(certificate.ledger_index)
         connection = db.session.connection()
-        verified = policy.verify_checkpoint(checkpoint.text)
+        verified = _verify_checkpoint(policy, checkpoint.text)
         _leaf, proof = ledger.inclusion_proof(connection, certificate.ledger_index, checkpoint.tree_size)
         merkle.verify_inclusion(certificate.ledger_index, checkpoint.tree_size, merkle.leaf_hash(entry_bytes), proof,
                                 verified.checkpoint.root)
         result.in_log, result.tree_size = True, checkpoint.tree_size
         newest = ledger.latest_checkpoint(connection)
-        newest_verified = policy.verify_checkpoint(newest.text)
-        consistency = ledger.consistency_proof(connection, checkpoint.tree_size, newest.tree_size)
+        newest_verified = _verify_checkpoint(policy, newest.text)
+        consistency = ([] if newest.tree_size == checkpoint.tree_size  # same tree: the roots must be equal
+                       else ledger.consistency_proof(connection, checkpoint.tree_size, newest.tree_size))
         merkle.verify_consistency(checkpoint.tree_size, newest.tree_size, verified.checkpoint.root,
                                   newest_verified.checkpoint.root, consistency)
         result.consistent, result.newest_size = True, newest.tree_size
