@@ -71,7 +71,7 @@ class VerifyNumber(MethodView):
     @blp.response(200, VerificationSchema)
     def get(self, number: str):
         """Public: is certificate NUMBER in the log, is the log consistent since, and the right's current status."""
-        result = certs.verify_certificate(certs.by_number(number))
+        result = certs.verify_number(number)
         db.session.commit()
         return result
 
