@@ -8,7 +8,7 @@ export EXCHANGE_INSTANCE_PATH ?= $(CURDIR)/instance
 FLASK := $(VENV)/bin/flask --app wsgi
 MO := exchange/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: run test system-runtime system-test setup bench bench-exchange translations extract-messages clean
+.PHONY: run test system-runtime system-test setup bench bench-exchange bench-certificates bench-import translations extract-messages clean
 
 run: system-runtime $(VENV)/.runtime $(MO)
 	$(FLASK) setup
@@ -52,6 +52,14 @@ bench: $(VENV)/.test
 bench-exchange: $(VENV)/.test system-test
 	scripts/with-postgres.sh $(VENV)/bin/python benchmarks/auction_bench.py --postgres-from-env
 	scripts/with-postgres.sh $(VENV)/bin/python benchmarks/board_bench.py --postgres-from-env
+
+# certificates: render + sign, offline verification, /api/v1/verify on two gunicorn workers (SQLite, then PostgreSQL)
+bench-certificates: $(VENV)/.test system-test
+	scripts/with-postgres.sh $(VENV)/bin/python benchmarks/certificate_bench.py --postgres-from-env
+
+# the registry: 10^5 parcels in NY/T 2539 form imported into a fresh SQLite instance
+bench-import: $(VENV)/.test
+	$(VENV)/bin/python benchmarks/import_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
