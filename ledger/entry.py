@@ -71,7 +71,39 @@ def _refuse_clear_identifiers(value: Any, path: str) -> None:
             _refuse_clear_identifiers(item, f"{path}[{i}]")
 
 
+# Where a clear resident ID could stand in an entry's canonical bytes: the digits of a string, after whatever its
+# preceding character became (itself, or an escape such as \n or \u001f). A superset of what
+# _refuse_clear_identifiers finds in the value, so bytes without such a run need no walk of the value.
+_ID_IN_JSON = re.compile(rb"(?:(?<![0-9A-Za-z])|(?<=\\[nrtbf])|(?<=\\u[0-9a-f]{4}))[1-9][0-9]{16}[0-9Xx]"
+                         rb"(?![0-9A-Za-z])")
+_SAFE_INT = 2**53 - 1  # RFC 8785 §3.2.2.3: integers an IEEE 754 double holds exactly
+_BEYOND_BMP = re.compile("[\U00010000-\U0010FFFF\ud800-\udfff]")
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` holds only what the standard library's JSON encoder writes exactly as RFC 8785 does:
+    dicts with string keys, lists, strings, booleans, null and integers of the safe range (no floats, no
+    subclasses such as enums)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_SAFE_INT <= value <= _SAFE_INT
+    if kind is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    return False
+
+
 def canonical(value: Any) -> bytes:
+    """RFC 8785 bytes of ``value``. Plain values go through the standard library's encoder with sorted keys and no
+    whitespace, which is the same text (same escapes; keys in code point order, which is UTF-16 order as long as no
+    character lies beyond the BMP); anything else, or text with such characters, through rfc8785."""
+    if _plain(value):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        if not _BEYOND_BMP.search(text):
+            return text.encode("utf-8")
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
@@ -106,8 +138,13 @@ def make_entry(
         "data": dict(data),
         "time": at.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
     }
-    _refuse_clear_identifiers(value, "entry")
-    encoded = canonical(value)
+    try:
+        encoded = canonical(value)
+    except EntryError:
+        _refuse_clear_identifiers(value, "entry")  # a clear identifier is the first thing to report
+        raise
+    if any(_is_resident_id(m.group().decode()) for m in _ID_IN_JSON.finditer(encoded)):
+        _refuse_clear_identifiers(value, "entry")  # names where it is; or it was digits of a number, or of two strings
     if len(encoded) > MAX_ENTRY_BYTES:
         raise EntryError(f"entry is {len(encoded)} bytes; at most {MAX_ENTRY_BYTES} fit a tlog-tiles entry bundle")
     return encoded
