@@ -770,6 +770,12 @@ def tick(at: datetime | None = None) -> dict[str, int]:
     return moved
 
 
+def contract_held_back_by(listing: Listing) -> list[rules.Violation]:
+    """Why the tick cannot draft the contract of an award whose publicity has ended: the rules the listing no longer
+    meets (a freeze or a pledge since the notice, a withdrawn consent). Empty when nothing holds it back."""
+    return _listing_checks(listing) if listing.state == ListingState.awarded else []
+
+
 def effective_state(listing: Listing, at: datetime | None = None) -> tuple[ListingState, str | None]:
     """What a page shows when the tick has not run yet: the state and, if a deadline passed, a note saying so."""
     at = at or now()

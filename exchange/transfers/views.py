@@ -221,10 +221,20 @@ def show(number: str):
         require("listing.review", listing.division, "listing", number)
     _state, deadline = ops.effective_state(listing)
     mine = next((i for i in listing.interests if i.account_id == current_user.id), None)
+    pending = ops.pending_objections(listing)
+    note = DEADLINE_NOTES.get(deadline)
+    if deadline == "publicity_closed" and pending:
+        note = _("成交公示期已结束，尚有异议待处理；异议处理完毕后生成合同。")
+    elif deadline == "publicity_closed":
+        held = ops.contract_held_back_by(listing)
+        if held:
+            english = _locale() == "en"
+            note = _("成交公示期已结束，但合同暂不能生成：%(reasons)s",
+                     reasons=("; " if english else "；").join(f"{v.code} {v.message_en if english else v.message_zh}"
+                                                            for v in held))
     return render_template("exchange/listing.html", listing=listing, actions=_actions(listing), form=StepForm(formdata=None),
                            best=ops.best_bid(listing), minimum=ops.minimum_bid(listing), mine=mine,
-                           deadline_note=DEADLINE_NOTES.get(deadline), pending_objections=ops.pending_objections(listing),
-                           locale=_locale())
+                           deadline_note=note, pending_objections=pending, locale=_locale())
 
 
 def _interest(listing: Listing, form: StepForm) -> Interest:

@@ -3,16 +3,19 @@ accepted by both parties on its digest, settled, registered in the registry and 
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from flask_login import login_user
 from sqlalchemy import func
 
 from exchange.db import db
 from exchange.transfers import contracting
 from exchange.transfers import operations as ops
+from exchange.transfers import views
 from exchange.transfers.models import ContractState, DepositState, ListingState
 from tests.transfers.test_workflow import account, after_notice, bidders_in, ledger_size, listed, refused
 
@@ -92,7 +95,7 @@ def test_a_review_that_breaks_the_law_is_refused_and_changes_nothing(app_ctx):
     assert contract.digest == digest and contract.state == ContractState.draft and ledger_size() == size
 
 
-def test_a_right_frozen_after_the_award_holds_the_listing_back_without_stopping_the_tick(app_ctx):
+def test_a_right_frozen_after_the_award_holds_the_listing_back_without_stopping_the_tick(app_ctx, monkeypatch):
     from exchange.registry import operations as registry
 
     listing = listed()
@@ -102,9 +105,17 @@ def test_a_right_frozen_after_the_award_holds_the_listing_back_without_stopping_
     assert listing.state == ListingState.awarded
     registry.freeze(listing.right, "开江县人民法院", "(2027)川1723执保1号", "财产保全")
     size = ledger_size()
-    moved = ops.tick(ops.end_of_day(listing.objection_ends_on) + timedelta(minutes=1))
+    after = ops.end_of_day(listing.objection_ends_on) + timedelta(minutes=1)
+    moved = ops.tick(after)
     assert moved == {"held_back": 1}
     assert listing.state == ListingState.awarded and listing.contract is None and ledger_size() == size
+    # the township's page says why, instead of promising a contract
+    monkeypatch.setattr(ops, "now", lambda: after)
+    login_user(account("township"))
+    page = views.show(listing.number)
+    note = re.search(r'data-testid="deadline-note">([^<]*)<', page).group(1)
+    assert note.startswith("成交公示期已结束，但合同暂不能生成：ENCUMBERED") and "开江县人民法院" in note
+    assert "系统将生成合同" not in page
 
 
 def test_a_member_who_matched_signs_as_the_household_named_in_the_register(app_ctx):
