@@ -1,6 +1,9 @@
 """``/api/v1/collectives/<village code>/…`` documents: resolution records (决议), payout lists (分红发放表), household
-statements (分红对账单) and share certificates (股权证), as signed PDFs; routes on the books' blueprint."""
+statements (分红对账单), share certificates (股权证) and the asset ledger (资产台账), as signed PDFs; routes on the
+books' blueprint."""
 from __future__ import annotations
+
+from datetime import date
 
 from flask import Response, abort
 from flask.views import MethodView
@@ -8,7 +11,7 @@ from marshmallow import Schema, fields
 
 from exchange.audit import operations as audit
 from exchange.collectives import documents, queries
-from exchange.collectives.api import SECURITY, _collective, _household, _plan, blp
+from exchange.collectives.api import SECURITY, AsOfArgs, _collective, _household, _plan, blp
 from exchange.collectives.models import Motion
 from exchange.db import db
 
@@ -118,3 +121,15 @@ class ShareCertificatePdf(MethodView):
         if movement is None:
             abort(404)
         return _pdf(documents.share_certificate_pdf(movement))
+
+
+@blp.route("/<code>/asset-ledger/pdf")
+class AssetLedgerPdf(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(AsOfArgs, location="query")
+    @blp.response(200, **PDF)
+    def get(self, args, code: str):
+        """The asset ledger (资产台账) as of a date (default today) as a signed PDF: three classes with subtotals, book
+        and appraised values, the inventory each figure comes from (404 DOCUMENT-NONE before the first inventory)."""
+        collective = _collective(code, "collective.view")
+        return _pdf(documents.asset_ledger_pdf(collective, args["as_of"] or date.today()))

@@ -1,5 +1,5 @@
 """PDFs of the books: a resolution record (决议), a household's share certificate (股权证), a distribution's payout
-list (分红发放表) and a household's dividend statement (分红对账单).
+list (分红发放表), a household's dividend statement (分红对账单) and the asset ledger (资产台账) as of a date.
 
 Each is rendered by ``exchange.pdf.render_pdf`` from plain data read from its ledger entry — the resolution's vote,
 the share certificate's own entry, the distribution — and signed like a certificate (``exchange.pdf.sign_pdf``).
@@ -24,8 +24,10 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from exchange.certificates.operations import covering_checkpoint
-from exchange.collectives.models import TWO_THIRDS_KINDS, Distribution, Motion, MotionKind, ShareMovement, SharePlan
-from exchange.collectives.operations import share_balances
+from exchange.collectives.models import (
+    TWO_THIRDS_KINDS, Distribution, InventoryRun, Motion, MotionKind, ShareMovement, SharePlan,
+)
+from exchange.collectives.operations import asset_ledger, share_balances
 from exchange.db import db
 from exchange.errors import DomainError
 from exchange.ledger_app import service
@@ -43,6 +45,8 @@ TITLES = {
     "share_certificate": ("股权证", "Share certificate"),
     "payout_list": ("收益分配发放表", "Dividend payout list"),
     "statement": ("分红对账单", "Household dividend statement"),
+    "asset_ledger": ("集体资产台账", "Collective asset ledger"),
+    "share_pledge": ("股权质押登记证明", "Share pledge registration certificate"),
 }
 # Literal Chinese (no gettext), as on every certificate: a document reads the same whatever the reader's language.
 MEETING_NAMES = {"assembly": "成员大会", "representatives": "成员代表会议"}
@@ -52,6 +56,9 @@ MOTION_NAMES = {
     "share_plan": "股份量化方案", "share_exit": "股权有偿退出", "distribution": "收益分配方案", "other": "其他事项",
 }
 SHARE_TYPE_NAMES = {"population": "人口股", "labour_age": "劳龄股", "collective": "集体股", "mixed": "继承、转让或退出"}
+ASSET_CLASS_NAMES = {"resource": ("资源性资产", "Resource assets"), "operating": ("经营性资产", "Operating assets"),
+                     "non_operating": ("非经营性资产", "Non-operating assets")}
+ASSET_STATUS_NAMES = {"idle": "闲置", "in_use": "在用", "leased": "出租"}
 PART_NAMES = {"reserve": "公积公益金 Reserve", "welfare": "福利费 Welfare", "management": "管理费 Management",
               "dividends": "股东分红 Dividends"}
 
@@ -314,3 +321,63 @@ def statement_pdf(distribution: Distribution, household_code: str) -> bytes:
                      _row("全村可分配收入 Distributable income", f"{facts['distributable']} 元"),
                      _row("全村股东分红 All dividends", f"{facts['dividends']} 元")]}
     return _signed(f"statement-{distribution.id}-{household_code}", "statement", data, [], _issued(entry))
+
+
+# --- asset ledger --------------------------------------------------------------------------------------------
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{Decimal(value).quantize(Decimal('0.01'))}"
+
+
+def asset_ledger_facts(collective: Collective, as_of) -> dict:
+    """台账 as of a date in three classes with subtotals, each figure with the inventory (清产核资) it comes from:
+    plain data for the PDF (and for tests). Refused when no inventory was taken on or before the date."""
+    rows = asset_ledger(collective, as_of)
+    used = sorted({r["inventory_index"] for r in rows if r["inventory_index"] is not None})
+    runs = list(db.session.scalars(select(InventoryRun).where(InventoryRun.collective_id == collective.id,
+                                                              InventoryRun.ledger_index.in_(used))
+                                   .order_by(InventoryRun.as_of, InventoryRun.id)))
+    if not runs:
+        first = db.session.scalar(select(func.min(InventoryRun.as_of)).where(InventoryRun.collective_id == collective.id))
+        later = f"最早一次为 {first}" if first else "本集体尚无清产核资记录"
+        raise DocumentNotFound(f"{as_of} 及以前没有清产核资记录（{later}），台账 PDF 以清产核资结果为据，请选择其后的日期。",
+                               f"No inventory on or before {as_of} "
+                               f"({f'the first is of {first}' if first else 'the collective has none yet'}); "
+                               "the asset ledger PDF states inventoried figures, choose a later date.")
+    classes, total_book, total_appraised = [], Decimal(0), Decimal(0)
+    for code, (name_zh, name_en) in ASSET_CLASS_NAMES.items():
+        items = [r for r in rows if r["class"] == code]
+        book = sum((Decimal(r["book_value"] or 0) for r in items), Decimal(0))
+        appraised = sum((Decimal(r["appraised_value"]) for r in items if r["appraised_value"] is not None), Decimal(0))
+        total_book, total_appraised = total_book + book, total_appraised + appraised
+        classes.append({"code": code, "name": f"{name_zh} {name_en}", "count": len(items),
+                        "book": _money(book), "appraised": _money(appraised),
+                        "rows": [{"code": r["code"], "name": r["name"], "category": r["category"],
+                                  "area_m2": _money(r["area_m2"]) if r["area_m2"] is not None else "—",
+                                  "book": _money(r["book_value"]), "appraised": _money(r["appraised_value"]),
+                                  "status": ASSET_STATUS_NAMES.get(r["status"], r["status"]),
+                                  "finding": r["finding"] or "",
+                                  "inventory": (f"{r['inventory']} · #{r['inventory_index']}" if r["inventory"]
+                                                else "未清查，按登记账面")} for r in items]})
+    return {"number": f"{collective.division.code}-TZ-{as_of.isoformat()}", "as_of": as_of.isoformat(),
+            "collective": f"{collective.name}（{collective.credit_code}）", "classes": classes,
+            "total_book": _money(total_book), "total_appraised": _money(total_appraised), "count": len(rows),
+            "runs": [{"as_of": run.as_of.isoformat(), "index": run.ledger_index, "findings": run.findings,
+                      "items": len(run.items)} for run in runs]}
+
+
+def asset_ledger_pdf(collective: Collective, as_of) -> bytes:
+    """资产台账 as a signed PDF. Its ledger section is the newest inventory the figures come from (entry and proof
+    attached), so a reader can check the figures against the log."""
+    facts = asset_ledger_facts(collective, as_of)
+    newest = max(facts["runs"], key=lambda run: run["index"])["index"]
+    raw, entry = _entry(newest)
+    ledger, attachments = _ledger_facts(newest, raw)
+    data = {**ledger, **facts, "entry_text": "", "title_en": TITLES["asset_ledger"][1],
+            "rows": [_row("集体经济组织 Collective", facts["collective"]), _row("截至日期 As of", facts["as_of"]),
+                     _row("资产项数 Assets", f"{facts['count']} 项"),
+                     _row("账面价值合计 Book value", f"{facts['total_book']} 元"),
+                     _row("评估价值合计 Appraised value", f"{facts['total_appraised']} 元")]}
+    return _signed(f"asset-ledger-{collective.id}-{as_of.isoformat()}", "asset_ledger", data, attachments,
+                   _issued(entry))

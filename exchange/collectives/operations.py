@@ -334,7 +334,9 @@ def asset_ledger(collective: Collective, as_of: date) -> list[dict]:
                      "book_value": item.book_value if item else asset.book_value,
                      "appraised_value": item.appraised_value if item else None,
                      "status": item.status if item else asset.status,
-                     "inventory": item.run.as_of if item else None})
+                     "inventory": item.run.as_of if item else None,
+                     "inventory_index": item.run.ledger_index if item else None,
+                     "finding": item.finding if item else ""})
     return rows
 
 

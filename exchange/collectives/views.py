@@ -109,6 +109,8 @@ def asset_ledger(code: str):
         return _csv(f"asset-ledger-{code}-{as_of}.csv", columns, [[r[c] if r[c] is not None else "" for c in columns] for r in rows])
     if request.args.get("format") == "xlsx":
         return _xlsx(f"asset-ledger-{code}-{as_of}.xlsx", columns, [[r[c] for c in columns] for r in rows])
+    if request.args.get("format") == "pdf":
+        return _pdf(documents.asset_ledger_pdf(collective, as_of), f"asset-ledger-{code}-{as_of}.pdf")
     return render_template("collectives/asset_ledger.html", collective=collective, rows=rows, as_of=as_of)
 
 
