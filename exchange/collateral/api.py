@@ -8,14 +8,16 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from exchange.access import require
+from exchange.access import may, require
 from exchange.audit import operations as audit
+from exchange.collateral import disposal as disposals
 from exchange.collateral import operations as collateral
 from exchange.collateral.models import CollateralApplication
 from exchange.db import db
 from exchange.divisions.models import Division
 from exchange.registry import queries as registry_queries
 from exchange.registry.models import Right
+from exchange.transfers.models import Payment
 
 blp = Blueprint("collateral_api", __name__, description="Bank collateral: mortgage applications, registration, release, default")
 SECURITY = [{"apiKey": []}]
@@ -62,6 +64,7 @@ class ApplicationSchema(Schema):
     events = fields.Function(lambda a: [{"step": e.step.value, "note": e.note, "ledger_index": e.ledger_index,
                                          "at": e.created_at.isoformat()} for e in a.events])
     existing_pledges = fields.Function(lambda a: collateral.existing_pledges(a.right))
+    outstanding = fields.Decimal(as_string=True, allow_none=True)
 
 
 class PledgeViewSchema(Schema):
@@ -81,6 +84,60 @@ class DisposalArgs(ReasonArgs):
     outstanding = fields.Decimal(required=True, as_string=True)
 
 
+class DisposalListingArgs(Schema):
+    reserve_price = fields.Decimal(required=True, as_string=True, metadata={"description": "处置底价 (yuan), above 0"})
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    mode = fields.String(load_default=None, metadata={"description": "default 转让 (management right) or 出租"})
+    price_unit = fields.String(load_default="lump_sum", validate=validate.OneOf(["lump_sum", "per_year"]))
+    permitted_use = fields.String(load_default="1")
+    payment_terms = fields.String(load_default="")
+    bidder_conditions = fields.String(load_default="")
+    deposit = fields.Decimal(as_string=True, load_default=None)
+    increment = fields.Decimal(as_string=True, load_default=None)
+
+
+class DisposalListingRef(Schema):
+    number = fields.String()
+    title = fields.String()
+    state = fields.Function(lambda listing: listing.state.value)
+    reserve_price = fields.Decimal(as_string=True)
+    price_unit = fields.String()
+    award_price = fields.Decimal(as_string=True, allow_none=True)
+    certificate_number = fields.String(allow_none=True)
+
+
+class DisposalStatusSchema(Schema):
+    application = fields.Integer()
+    step = fields.String()
+    right = fields.String()
+    pledgee = fields.String()
+    outstanding = fields.Decimal(as_string=True, allow_none=True)
+    consent = fields.Dict(allow_none=True, metadata={"description": "the pledgee's consent to the listing, as recorded"})
+    listing = fields.Nested(DisposalListingRef, allow_none=True, metadata={"description": "the current (newest) one"})
+    listings = fields.List(fields.Nested(DisposalListingRef))
+    bank_received = fields.Decimal(as_string=True)
+    holder_received = fields.Decimal(as_string=True)
+    still_owed = fields.Decimal(as_string=True)
+
+
+class ProceedsRowSchema(Schema):
+    listing = fields.String(attribute="listing_number")
+    payment_entry = fields.Integer(attribute="payment_ledger_index", allow_none=True)
+    recipient = fields.String(metadata={"description": "bank (the pledgee, first) | holder (the remainder)"})
+    amount = fields.Decimal(as_string=True)
+    paid_on = fields.Date()
+    ledger_index = fields.Integer()
+
+
+class ProceedsSchema(Schema):
+    outstanding = fields.Decimal(as_string=True, allow_none=True)
+    bank_received = fields.Decimal(as_string=True)
+    holder_received = fields.Decimal(as_string=True)
+    still_owed = fields.Decimal(as_string=True)
+    rows = fields.List(fields.Nested(ProceedsRowSchema))
+
+
 class StepSchema(Schema):
     step = fields.String()
     certificate = fields.String(allow_none=True)
@@ -97,6 +154,26 @@ def _application(application_id: int) -> CollateralApplication:
     if application is None:
         abort(404)
     return application
+
+
+def _may_see(application: CollateralApplication) -> None:
+    """The pledgee bank, and staff whose jurisdiction holds the right (township/county; the village that lists)."""
+    if current_user.role.value == "bank":
+        _own(application)
+        return
+    division = application.right.division
+    if may(current_user, "listing.submit", division):
+        return
+    require("collateral.register", division, "collateral_application", application.id)
+
+
+def _status(application: CollateralApplication) -> dict:
+    summary = disposals.summary(application)
+    return {"application": application.id, "step": application.step.value, "right": application.right.number,
+            "pledgee": application.bank.name, "outstanding": summary["outstanding"],
+            "consent": application.disposal_consent, "listing": summary["current"], "listings": summary["listings"],
+            "bank_received": summary["bank_received"], "holder_received": summary["holder_received"],
+            "still_owed": summary["still_owed"]}
 
 
 def _own(application: CollateralApplication) -> None:
@@ -212,7 +289,57 @@ class Disposal(MethodView):
         _signed_in()
         application = _application(application_id)
         _own(application)
-        index = collateral.request_disposal(application, args["reason"], args["outstanding"])
+        index = collateral.request_disposal(current_user, application, args["reason"], args["outstanding"])
         audit.record("collateral.disposal", "collateral_application", application_id)
         db.session.commit()
         return {"step": application.step.value, "ledger_index": index}
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, DisposalStatusSchema)
+    def get(self, application_id: int):
+        """The disposal: what the bank declared outstanding, its consent, the disposal listing(s) with their
+        state on the exchange, and what the bank and the holder have received so far."""
+        _signed_in()
+        application = _application(application_id)
+        _may_see(application)
+        return _status(application)
+
+
+@blp.route("/applications/<int:application_id>/disposal/listing")
+class DisposalListingView(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(DisposalListingArgs)
+    @blp.response(201, DisposalStatusSchema)
+    def post(self, args, application_id: int):
+        """The village lists the collateral for disposal on the holder's behalf, with the pledgee bank's consent
+        (given when it asked for disposal); the listing then goes through the exchange's review and notice."""
+        _signed_in()
+        application = _application(application_id)
+        require("listing.submit", application.right.division, "collateral_application", application_id)
+        disposal = disposals.submit_disposal_listing(current_user, application, **args)
+        audit.record("collateral.disposal_listing", "collateral_application", application_id,
+                     detail={"listing": disposal.listing.number})
+        db.session.commit()
+        return _status(application)
+
+
+@blp.route("/applications/<int:application_id>/disposal/proceeds")
+class ProceedsView(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.response(200, ProceedsSchema)
+    def get(self, application_id: int):
+        """Each payment by the buyer as split: to the pledgee bank first, up to the outstanding amount, the
+        remainder to the holder; each row with the ledger entry that records it."""
+        _signed_in()
+        application = _application(application_id)
+        _may_see(application)
+        summary = disposals.summary(application)
+        numbers = {d.listing.id: d.listing.number for d in application.disposal_listings}
+        payments = dict(db.session.execute(select(Payment.id, Payment.ledger_index).where(
+            Payment.id.in_([p.payment_id for p in application.proceeds]))).all())
+        rows = [{"listing_number": numbers.get(p.listing_id), "payment_ledger_index": payments.get(p.payment_id),
+                 "recipient": p.recipient, "amount": p.amount, "paid_on": p.paid_on, "ledger_index": p.ledger_index}
+                for p in application.proceeds]
+        return {"outstanding": summary["outstanding"], "bank_received": summary["bank_received"],
+                "holder_received": summary["holder_received"], "still_owed": summary["still_owed"],
+                "rows": rows}

@@ -88,9 +88,10 @@ def _check(right: Right, bank: Organisation, amount: Decimal, start: date, end: 
     return violations
 
 
-def _event(application: CollateralApplication, step: CollateralStep, note: str = "", index: int | None = None):
-    event = CollateralEvent(application=application, step=step, account=actor().get("account") or "", note=note,
-                            ledger_index=index)
+def _event(application: CollateralApplication, step: CollateralStep, note: str = "", index: int | None = None,
+           account=None):
+    who = account.username if account is not None else actor().get("account") or ""
+    event = CollateralEvent(application=application, step=step, account=who, note=note, ledger_index=index)
     db.session.add(event)
     return event
 
@@ -149,25 +150,51 @@ def refuse(application: CollateralApplication, reason: str) -> None:
 
 
 def release(application: CollateralApplication, reason: str) -> int:
-    """解押 by the bank once the loan is repaid."""
+    """解押 by the bank once the loan is repaid (while a disposal listing is open, it is withdrawn first)."""
     _require_step(application, CollateralStep.registered, CollateralStep.disposal_requested)
+    from exchange.collateral.disposal import open_listing
+
+    current = open_listing(application)
+    if current is not None:
+        raise DomainError("DISPOSAL-OPEN", f"抵押物正在处置挂牌 {current.listing.number}，请先撤回挂牌再解押。",
+                          f"The collateral is in disposal listing {current.listing.number}; withdraw it before "
+                          "releasing.", field="application", status=409)
     index = registry.release_pledge(application.encumbrance, reason or "贷款已结清")
     _event(application, CollateralStep.released, reason, index)
     return index
 
 
-def request_disposal(application: CollateralApplication, reason: str, outstanding: Decimal) -> int:
-    """On default the bank asks for the collateral to be listed on the exchange (with its consent); the proceeds
-    go to the bank first. The listing itself is the exchange workflow's."""
+def request_disposal(account, application: CollateralApplication, reason: str, outstanding) -> int:
+    """On default the pledgee bank asks for the collateral to be listed on the exchange and consents to the listing
+    (recorded as data: which bank, for which pledge, by which account, at which ledger entry); the proceeds go to
+    it first, up to the outstanding amount declared here. The listing itself is the village's (see ``disposal``)."""
     _require_step(application, CollateralStep.registered)
-    outstanding = Decimal(str(outstanding))
-    if outstanding <= 0:
-        raise DomainError("OUTSTANDING", "违约处置须写明未偿还金额（大于 0）。", "State the outstanding amount (more than 0).",
-                          field="outstanding")
+    bank = bank_of(account)
+    encumbrance = application.encumbrance
+    if encumbrance is None or encumbrance.pledgee_id != bank.id:
+        raise DomainError("DISPOSAL-NOT-PLEDGEE",
+                          f"该抵押的抵押权人是{application.bank.name}，{bank.name}不能申请处置或同意处置挂牌。",
+                          f"The pledgee of this mortgage is {application.bank.name}; {bank.name} cannot ask for its "
+                          "disposal or consent to its listing.", field="application", status=403)
+    try:
+        amount = Decimal(str(outstanding).strip().replace(",", ""))
+    except ArithmeticError:
+        amount = Decimal(0)
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(FEN):
+        raise DomainError("OUTSTANDING", "违约处置须写明未偿还金额（大于 0，最多两位小数）。",
+                          "State the outstanding amount (more than 0, at most two decimals).", field="outstanding")
+    if not str(reason or "").strip():
+        raise DomainError("REASON-REQUIRED", "请说明违约情况（如逾期天数）。", "Say how the loan defaulted.",
+                          field="reason")
     right = application.right
     index = record("pledge", [{"type": "right", "id": right.number}], {
-        "action": "disposal_requested", "right": right.number, "pledgee": application.bank.name,
-        "encumbrance": application.encumbrance_id, "outstanding": str(outstanding), "reason": reason,
-        "pledgee_consents_to_listing": True})
-    _event(application, CollateralStep.disposal_requested, f"{reason}; outstanding {outstanding}", index)
+        "action": "disposal_requested", "right": right.number, "pledgee": bank.name,
+        "pledgee_code": bank.credit_code, "encumbrance": encumbrance.id, "outstanding": str(amount),
+        "reason": reason.strip(), "pledgee_consents_to_listing": True},
+        by={"role": account.role.value, "division": account.division.code if account.division else None,
+            "account": account.username})
+    application.outstanding = amount
+    application.disposal_consent = {"bank": bank.name, "credit_code": bank.credit_code, "encumbrance": encumbrance.id,
+                                    "application": application.id, "account": account.username, "ledger_index": index}
+    _event(application, CollateralStep.disposal_requested, f"{reason.strip()}; outstanding {amount}", index, account)
     return index

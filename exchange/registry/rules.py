@@ -391,11 +391,25 @@ def encumbered(p: Proposal):
         f = right.active_freezes()[0]
         return {"reason_zh": f"该权利已被{f.authority}查封（{f.document_number}），不得流转。",
                 "reason_en": f"This right is frozen by {f.authority} ({f.document_number}) and cannot be transferred."}
-    if right.active_pledges() and not p.consents.get("pledgee"):
-        e = right.active_pledges()[0]
-        return {"reason_zh": f"该权利已抵押给{e.pledgee.name}，流转须经抵押权人同意。",
-                "reason_en": f"This right is pledged to {e.pledgee.name}; a transfer needs the pledgee's consent."}
+    consent = p.consents.get("pledgee")
+    for e in right.active_pledges():
+        if not consent:
+            return {"reason_zh": f"该权利已抵押给{e.pledgee.name}，流转须经抵押权人同意。",
+                    "reason_en": f"This right is pledged to {e.pledgee.name}; a transfer needs the pledgee's consent."}
+        if isinstance(consent, dict) and not pledgee_consents(consent, e):
+            given = consent.get("bank") or consent.get("credit_code") or "—"
+            return {"reason_zh": f"该权利已抵押给{e.pledgee.name}，所附同意出自“{given}”，不是该抵押的抵押权人。",
+                    "reason_en": f"This right is pledged to {e.pledgee.name}; the consent attached is given by "
+                                 f"'{given}', who is not that pledge's pledgee."}
     return None
+
+
+def pledgee_consents(consent: dict, encumbrance) -> bool:
+    """Whether a consent recorded as data (the bank that gave it, by credit code, and the pledge it gave it for)
+    is the consent of this pledge's pledgee. A plain true is the older form: the submitting staff attest that the
+    pledgee's written consent is on file; it names nobody, so it cannot be checked here."""
+    return (consent.get("credit_code") == encumbrance.pledgee.credit_code
+            and consent.get("encumbrance") in (None, encumbrance.id))
 
 
 @rule("TITLE-CLEAR", "交易规则",

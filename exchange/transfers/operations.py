@@ -194,7 +194,7 @@ def _proposal(listing: Listing, *, transferee=None, contract: dict | None = None
     right = listing.right
     documents = listing.documents or {}
     consents = {"contracting_household": bool(documents.get("contracting_household_consent")),
-                "pledgee": bool(documents.get("pledgee_consent")),
+                "pledgee": _pledgee_consent(listing),
                 "filed_with_collective": bool(documents.get("filed_with_collective", True))}
     asset = _asset_of(right)
     return rules.Proposal(
@@ -203,6 +203,13 @@ def _proposal(listing: Listing, *, transferee=None, contract: dict | None = None
         permitted_use=listing.permitted_use, contract=contract, consents=consents,
         resolution=_evidence(db.session.get(Motion, listing.resolution_id)) if listing.resolution_id else None,
         county_review=None, area_m2=listing.area_m2, today=local_today())
+
+
+def _pledgee_consent(listing: Listing) -> dict | bool:
+    """The pledgee's consent: as data naming the bank for a collateral disposal (the ENCUMBERED rule checks it is
+    the pledge's pledgee), else the submitting village's attestation that a written consent is on file."""
+    consent = (listing.documents or {}).get("pledgee_consent")
+    return consent if isinstance(consent, dict) else bool(consent)
 
 
 def _listing_checks(listing: Listing) -> list[rules.Violation]:
@@ -240,8 +247,12 @@ def _refuse_if(violations: list[rules.Violation]) -> None:
 def submit_listing(account: Account, *, right: Right, kind: str, mode: str, reserve_price, price_unit: str,
                    start_date: date, end_date: date, permitted_use: str, payment_terms: str,
                    bidder_conditions: str = "", documents: dict | None = None, resolution: Motion | None = None,
-                   deposit=None, increment=None, relisted_from: Listing | None = None) -> Listing:
-    """A village lists a right it administers: a household's (with its consent) or the collective's own."""
+                   deposit=None, increment=None, relisted_from: Listing | None = None,
+                   pledgee_consent: dict | None = None) -> Listing:
+    """A village lists a right it administers: a household's (with its consent) or the collective's own.
+
+    ``pledgee_consent`` is a pledgee bank's consent recorded as data (a collateral disposal, see
+    ``exchange.collateral.disposal``); through ``documents`` a pledgee's consent is only ever a yes or no."""
     if kind not in KIND_SOURCES:
         raise DomainError("LISTING-KIND", f"交易品种“{kind}”不可挂牌；可选：{'、'.join(KIND_SOURCES)}。",
                           f"Kind '{kind}' cannot be listed; accepted: {', '.join(KIND_SOURCES)}.", field="kind")
@@ -287,7 +298,7 @@ def submit_listing(account: Account, *, right: Right, kind: str, mode: str, rese
         title=f"{getattr(asset, 'name', None) or asset.code}（{asset.code}）{mode}", area_m2=area,
         reserve_price=reserve, price_unit=price_unit, start_date=start_date, end_date=end_date,
         permitted_use=str(permitted_use).strip(), payment_terms=str(payment_terms).strip(),
-        bidder_conditions=(bidder_conditions or "").strip(), documents=dict(documents or {}),
+        bidder_conditions=(bidder_conditions or "").strip(), documents=_documents(documents, pledgee_consent),
         resolution_id=resolution.id if resolution is not None else None, deposit=deposit_amount, increment=step,
         auction_minutes=config["AUCTION_MINUTES"], extension_minutes=config["AUCTION_EXTENSION_MINUTES"],
         notice_working_days=config["LISTING_NOTICE_WORKING_DAYS"],
@@ -305,6 +316,16 @@ def submit_listing(account: Account, *, right: Right, kind: str, mode: str, rese
         **({"resolution": _evidence(resolution)} if resolution is not None else {}),
         **({"relisted_from": relisted_from.number} if relisted_from is not None else {})})
     return listing
+
+
+def _documents(documents: dict | None, pledgee_consent: dict | None) -> dict:
+    documents = dict(documents or {})
+    if "pledgee_consent" in documents:
+        documents["pledgee_consent"] = bool(documents["pledgee_consent"]) and not isinstance(
+            documents["pledgee_consent"], dict)
+    if pledgee_consent is not None:
+        documents["pledgee_consent"] = dict(pledgee_consent)
+    return documents
 
 
 def accept(account: Account, listing: Listing, version: int) -> Listing:
@@ -832,7 +853,7 @@ def register_transfer(account: Account, listing: Listing, version: int):
     price = f"{listing.award_price} 元{'/年' if listing.price_unit == 'per_year' else ''}"
     documents = listing.documents or {}
     consents = {"filed_with_collective": True, "contracting_household": bool(documents.get("contracting_household_consent")),
-                "pledgee": bool(documents.get("pledgee_consent"))}
+                "pledgee": _pledgee_consent(listing)}
     resolution = _evidence(db.session.get(Motion, listing.resolution_id)) if listing.resolution_id else None
     if listing.kind == "land_management_transfer":
         new = registry.transfer_management_right(
@@ -850,6 +871,9 @@ def register_transfer(account: Account, listing: Listing, version: int):
     else:
         new = registry.lease_collective_asset(right.asset, transferee, listing.start_date, listing.end_date,
                                               rent=price, resolution=resolution, use=listing.permitted_use)
+    from exchange.collateral.disposal import discharge
+
+    discharge(account, listing)  # a collateral disposal: the pledge is released (处置清偿), the application disposed
     certificate = issue_certificate(CertificateKind.transaction, new)
     listing.new_right, listing.certificate_number = new, certificate.number
     listing.state = ListingState.registered
@@ -871,7 +895,11 @@ def relist(account: Account, listing: Listing, version: int, *, reserve_price=No
         permitted_use=listing.permitted_use, payment_terms=listing.payment_terms,
         bidder_conditions=listing.bidder_conditions, documents=listing.documents,
         resolution=db.session.get(Motion, listing.resolution_id) if listing.resolution_id else None,
-        relisted_from=listing)
+        relisted_from=listing, pledgee_consent=listing.documents.get("pledgee_consent")
+        if isinstance(listing.documents.get("pledgee_consent"), dict) else None)
+    from exchange.collateral.disposal import relisted
+
+    relisted(account, listing, fresh)  # a failed disposal relisted stays a disposal of the same loan
     _step(listing, account, "relisted", {"new_listing": fresh.number, "reserve_price": str(reserve)})
     return fresh
 
@@ -890,7 +918,11 @@ def _pay(account: Account | None, item: ScheduleItem, amount: Decimal, paid_on: 
     item.paid += amount
     db.session.add(payment)
     db.session.flush()
-    _collective_income(contract, item, amount, paid_on)
+    from exchange.collateral.disposal import split_payment
+
+    holders_share = split_payment(account, payment)  # a collateral disposal pays the pledgee bank first
+    if holders_share > 0:
+        _collective_income(contract, item, holders_share, paid_on)
     return payment
 
 
