@@ -88,6 +88,9 @@ def init_app(app: Flask) -> None:
     from exchange.collateral.api import blp as collateral_blp
 
     api.register_blueprint(collateral_blp, url_prefix="/api/v1/collateral")
+    from exchange.collectives.api_share_pledges import blp as share_pledges_blp
+
+    api.register_blueprint(share_pledges_blp, url_prefix="/api/v1/collateral/share-pledges")
     from exchange.transfers.api import blp as exchange_blp
     from exchange.transfers.api import contracts_blp
 
@@ -139,6 +142,7 @@ def init_app(app: Flask) -> None:
 
 
 API_BLUEPRINTS = {"core", "ledger_api", "registry_api", "collectives_api", "certificates_api", "collateral_api",
+                  "share_pledges_api",
                   "exchange_api", "contracts_api", "exchange_board_api"}
 
 

@@ -381,3 +381,69 @@ def asset_ledger_pdf(collective: Collective, as_of) -> bytes:
                      _row("评估价值合计 Appraised value", f"{facts['total_appraised']} 元")]}
     return _signed(f"asset-ledger-{collective.id}-{as_of.isoformat()}", "asset_ledger", data, attachments,
                    _issued(entry))
+
+
+# --- share pledge registration certificate -------------------------------------------------------------------
+
+SHARE_PLEDGE_PREFIX = "GZ"  # 股权质押登记证明
+
+
+def issue_share_pledge_certificate(pledge, rank: int, pledge_index: int, who: dict) -> tuple[str, int]:
+    """股权质押登记证明: the registered pledge's facts as a certificate entry (offline-verifiable like any certificate).
+    Returns its number and ledger index. Flushes nothing of its own; the caller stores both on the pledge."""
+    from exchange.collectives.models import SharePledge
+
+    ledger = service.store()
+    ledger.lock(db.session.connection())  # count under the append lock, so two registrations cannot share a number
+    now = datetime.now(timezone.utc)
+    prefix = f"{current_app.config['CERTIFICATE_NUMBER_PREFIX']}-{SHARE_PLEDGE_PREFIX}-{now.year}-"
+    issued = db.session.scalar(select(func.count()).select_from(SharePledge).where(
+        SharePledge.certificate_number.like(f"{prefix}%")))
+    number = f"{prefix}{issued + 1:06d}"
+    plan, household, collective = pledge.plan, pledge.household, pledge.plan.collective
+    held = share_balances(plan).get(household.id, Decimal(0))
+    basis = pledge.valuation_basis
+    how = (f"按量化方案每股净值 {basis['per_share']} 元 × {pledge.shares} 股" if basis.get("method") == "shares"
+           else f"评估机构 {basis.get('appraiser')} 评估")
+    earlier = _earlier_pledges(pledge)
+    rows = [_row("集体经济组织 Collective", f"{collective.name}（{collective.credit_code}）"),
+            _row("出质人 Pledgor (household)", f"{household.code}（户主 {_masked(household.head_name)}）"),
+            _row("质权人 Pledgee", pledge.bank.name),
+            _row("出质股数 Shares pledged", f"{pledge.shares} 股（该户持有 {held} 股，总股本 {plan.total_shares} 股）"),
+            _row("质押物价值 Value", f"{pledge.valuation} 元（{how}）"),
+            _row("担保债权 Loan secured", f"{pledge.loan_amount} 元"),
+            _row("质押期限 Term", f"{pledge.start_date} 至 {pledge.end_date}"),
+            _row("质押合同 Contract", pledge.contract_number),
+            _row("出质人书面同意 Consent", f"{pledge.consent['document']}，{pledge.consent['signed_on']} 签署"),
+            _row("顺位 Rank", f"第 {rank} 顺位" + (f"（在先：{'；'.join(earlier)}）" if earlier else "（无在先质押）")),
+            _row("量化方案 Plan", f"截止日 {plan.cutoff_on}，决议 {plan.motion.resolution_number}"),
+            _row("登记依据 Registration entry", f"账本第 {pledge_index} 条")]
+    index = service.record("certificate", [{"type": "household", "id": household.code},
+                                           {"type": "collective", "id": collective.credit_code},
+                                           {"type": "certificate", "id": number}],
+                           {"certificate": {"number": number, "kind": "share_pledge",
+                                            "title": TITLES["share_pledge"][0], "title_en": TITLES["share_pledge"][1]},
+                            "subject_entry": pledge_index,
+                            "facts": {"rows": rows, "as_of": now.date().isoformat(), "shares": str(pledge.shares)}},
+                           by=who)
+    return number, index
+
+
+def _earlier_pledges(pledge) -> list[str]:
+    from exchange.collectives.operations import active_share_pledges
+
+    return [f"{p.bank.name} {p.shares} 股 {p.certificate_number}" for p in active_share_pledges(pledge.plan, pledge.household)
+            if p.id != pledge.id]
+
+
+def share_pledge_pdf(pledge) -> bytes:
+    """The registered pledge's certificate, from its own ledger entry, signed."""
+    if pledge.certificate_index is None:
+        raise DocumentNotFound("该股权质押尚未登记，没有登记证明。", "This share pledge is not registered: no certificate.")
+    raw, entry = _entry(pledge.certificate_index)
+    info = entry["data"]["certificate"]
+    ledger, attachments = _ledger_facts(pledge.certificate_index, raw)
+    ledger["verify_url"] = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/verify/{info['number']}"
+    data = {**ledger, "number": info["number"], "title_en": info["title_en"], "rows": entry["data"]["facts"]["rows"],
+            "as_of": entry["data"]["facts"]["as_of"]}
+    return _signed(f"share-pledge-{pledge.id}", "share_pledge", data, attachments, _issued(entry))

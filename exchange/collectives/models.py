@@ -13,7 +13,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, DateTime, Enum, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.db import Base, utcnow
-from exchange.registry.models import Collective, CollectiveAsset, Household, Person
+from exchange.registry.models import Collective, CollectiveAsset, Household, Organisation, Person
 
 
 class MemberEventKind(enum.Enum):
@@ -300,3 +300,63 @@ class Payout(Base):
 
     distribution: Mapped[Distribution] = relationship(back_populates="payouts")
     household: Mapped[Household | None] = relationship()
+
+
+class SharePledgeStep(enum.Enum):
+    applied = "applied"  # the bank applied, with the household's written consent
+    registered = "registered"  # the township or county registered it (股权质押登记): the shares are pledged
+    refused = "refused"  # registration refused, with the reason
+    released = "released"  # the bank released it (解除质押, loan repaid)
+
+
+class SharePledge(Base):
+    """股权质押: a household's shares of an adopted plan pledged to a bank for a loan. Its state is the newest of
+    its events; while registered and not released, its shares are neither transferred nor exited."""
+
+    __tablename__ = "collective_share_pledges"
+    __table_args__ = (CheckConstraint("shares > 0", name="shares_positive"),
+                      CheckConstraint("loan_amount > 0 AND valuation > 0", name="amounts_positive"),
+                      CheckConstraint("loan_amount <= valuation", name="within_value"),
+                      CheckConstraint("end_date > start_date", name="term_order"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("collective_share_plans.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    shares: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    loan_amount: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    valuation: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    valuation_basis: Mapped[dict] = mapped_column(JSON)  # {"method": "shares", "per_share": …} or {"method": "appraisal", …}
+    contract_number: Mapped[str] = mapped_column(String(40))  # 质押合同编号
+    consent: Mapped[dict] = mapped_column(JSON)  # the household's written consent: {"document", "signed_on", "signed_by"}
+    applied_by: Mapped[str] = mapped_column(String(64))
+    certificate_number: Mapped[str | None] = mapped_column(String(40), unique=True)  # 股权质押登记证明编号
+    certificate_index: Mapped[int | None] = mapped_column(BigInteger)  # the certificate's ledger entry
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    plan: Mapped[SharePlan] = relationship()
+    household: Mapped[Household] = relationship()
+    bank: Mapped[Organisation] = relationship()
+    events: Mapped[list[SharePledgeEvent]] = relationship(back_populates="pledge", order_by="SharePledgeEvent.id")
+
+    @property
+    def step(self) -> SharePledgeStep:
+        return self.events[-1].step if self.events else SharePledgeStep.applied
+
+
+class SharePledgeEvent(Base):
+    """One step of a share pledge, by a named account, with its ledger entry."""
+
+    __tablename__ = "collective_share_pledge_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("collective_share_pledges.id"), index=True)
+    step: Mapped[SharePledgeStep] = mapped_column(Enum(SharePledgeStep, native_enum=False, length=16))
+    account: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    ledger_index: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    pledge: Mapped[SharePledge] = relationship(back_populates="events")

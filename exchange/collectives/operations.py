@@ -8,10 +8,12 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from exchange.collectives.models import (
     CANDIDATE, JOINING, LEAVING, Distribution, IncomeRecord, InventoryItem, InventoryRun, Meeting, MeetingKind,
-    MemberEvent, MemberEventKind, Motion, MotionKind, Notice, Objection, Payout, ShareMovement, SharePlan,
+    MemberEvent, MemberEventKind, Motion, MotionKind, Notice, Objection, Payout, ShareMovement, SharePlan, SharePledge,
+    SharePledgeStep,
 )
 from exchange.collectives.money import FEN, is_fen_amount, split_by_percent, split_exact
 from exchange.collectives.rules import Check, check_percentages, check_resolution, check_share_types, check_votes
@@ -433,6 +435,39 @@ def _balance(plan: SharePlan, household: Household | None) -> Decimal:
     return share_balances(plan).get(household.id if household else None, Decimal(0))
 
 
+def active_share_pledges(plan: SharePlan, household: Household) -> list[SharePledge]:
+    """The household's registered, unreleased share pledges (股权质押), in the order registered: their rank."""
+    pledges = db.session.scalars(select(SharePledge).where(SharePledge.plan_id == plan.id,
+                                                           SharePledge.household_id == household.id)
+                                 .options(selectinload(SharePledge.events)).order_by(SharePledge.id))
+    active = [p for p in pledges if p.step == SharePledgeStep.registered]
+    return sorted(active, key=lambda p: next(e.id for e in p.events if e.step == SharePledgeStep.registered))
+
+
+def pledged_shares(plan: SharePlan, household: Household) -> Decimal:
+    return sum((p.shares for p in active_share_pledges(plan, household)), Decimal(0))
+
+
+def _check_unpledged(check: Check, plan: SharePlan, household: Household, shares: Decimal, what_zh: str,
+                     what_en: str) -> None:
+    """SHARES-PLEDGED: pledged shares are neither transferred, inherited nor exited until the bank releases them."""
+    pledges = active_share_pledges(plan, household)
+    if not pledges or not is_fen_amount(shares) or shares <= 0:
+        return
+    held = _balance(plan, household)
+    free = held - sum((p.shares for p in pledges), Decimal(0))
+    if shares <= held and shares > free:
+        named = "；".join(f"{p.bank.name} {p.shares} 股（{p.certificate_number}，至 {p.end_date}）" for p in pledges)
+        named_en = "; ".join(f"{p.bank.name} {p.shares} shares ({p.certificate_number}, until {p.end_date})"
+                             for p in pledges)
+        check.fail("SHARES-PLEDGED", "民法典 第443条",
+                   f"该户 {held} 股中有 {held - free} 股已出质给{named}，质押期间不得{what_zh}；现可{what_zh}的只有 {free} 股，"
+                   "或请质权人先解除质押。",
+                   f"{held - free} of the household's {held} shares are pledged to {named_en} and cannot be "
+                   f"{what_en} while pledged; {free} are free, or ask the pledgee to release the pledge first.",
+                   "shares")
+
+
 def transfer_shares(plan: SharePlan, from_household: Household, to_household: Household, shares: Decimal,
                     reason: str, price: Decimal | None = None) -> int:
     """Inheritance or transfer inside the collective (股权继承、内部转让)."""
@@ -452,6 +487,8 @@ def transfer_shares(plan: SharePlan, from_household: Household, to_household: Ho
                    f"转出股数应为正数（至多两位小数），且不超过该户现有 {_balance(plan, from_household)} 股。",
                    f"Shares moved must be positive (two decimals at most) and at most the "
                    f"{_balance(plan, from_household)} the household holds.", "shares")
+    _check_unpledged(check, plan, from_household, shares, "继承或转让" if reason == "inheritance" else "转让",
+                     "inherited or transferred" if reason == "inheritance" else "transferred")
     price = Decimal(str(price)) if price is not None else None
     if price is not None and (not is_fen_amount(price) or price < 0):
         check.fail("SHARE-PRICE", "股权管理", "转让价款应为不小于 0 的金额，精确到分。",
@@ -489,6 +526,7 @@ def exit_shares(plan: SharePlan, household: Household, shares: Decimal, price: D
                    f"退出股数应为正数（至多两位小数），且不超过该户现有 {_balance(plan, household)} 股。",
                    f"Shares must be positive (two decimals at most) and at most the {_balance(plan, household)} held.",
                    "shares")
+    _check_unpledged(check, plan, household, shares, "退出", "exited")
     price = Decimal(str(price))
     if not is_fen_amount(price) or price < 0:
         check.fail("EXIT-PRICE", "股权管理", "退出价款应为不小于 0 的金额，精确到分。",

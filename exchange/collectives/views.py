@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 from datetime import date
 
@@ -276,3 +277,7 @@ def _xlsx(filename: str, header: list[str], rows: list[list]) -> Response:
     book.save(out)
     return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+# the share pledges' pages are routes on this blueprint (exchange.collectives.share_pledge_views)
+importlib.import_module("exchange.collectives.share_pledge_views")

@@ -95,6 +95,8 @@ def dashboard_for(account: Account) -> Dashboard:
         else:
             board.actions.append(Action(str(_l("抵押登记")), str(_l("登记、不予登记辖区内银行的抵押申请。")),
                                         url_for("collateral.index")))
+        board.actions.append(Action(str(_l("股权质押")), str(_l("以农户持有的集体资产股份出质：申请、登记、解除。")),
+                                    url_for("collectives.share_pledges_page")))
     if account.role in (Role.township, Role.county, Role.admin):
         board.actions.append(Action(str(_l("审计日志")), str(_l("查看工作人员操作记录和被拒绝的越权操作。")),
                                     url_for("web_audit.index")))
