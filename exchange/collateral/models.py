@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -12,9 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.db import Base, utcnow
 from exchange.registry.models import Encumbrance, Organisation, Right
-
-if TYPE_CHECKING:
-    from exchange.transfers.models import Listing
+from exchange.transfers.models import Listing
 
 
 class CollateralStep(enum.Enum):

@@ -213,6 +213,12 @@ def _viewer_may_see(listing: Listing) -> bool:
         may(current_user, "bid") and listing.state in (ListingState.listed, ListingState.auction))
 
 
+def disposal_of(listing: Listing):
+    from exchange.collateral.disposal import disposal_of
+
+    return disposal_of(listing)
+
+
 @bp.get("/listings/<number>")
 @login_required
 def show(number: str):
@@ -234,7 +240,8 @@ def show(number: str):
                                                             for v in held))
     return render_template("exchange/listing.html", listing=listing, actions=_actions(listing), form=StepForm(formdata=None),
                            best=ops.best_bid(listing), minimum=ops.minimum_bid(listing), mine=mine,
-                           deadline_note=note, pending_objections=pending, locale=_locale())
+                           deadline_note=note, pending_objections=pending, locale=_locale(),
+                           disposal=disposal_of(listing))
 
 
 def _interest(listing: Listing, form: StepForm) -> Interest:
