@@ -36,6 +36,9 @@ def load() -> None:
         from exchange.demo.exchange import load_exchange_demo
 
         counts.update(load_exchange_demo())
+        from exchange.demo.collateral import load_collateral_demo
+
+        counts.update(load_collateral_demo())
         db.session.commit()
         checkpoint = publish_checkpoint()
         db.session.commit()
