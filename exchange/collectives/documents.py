@@ -443,7 +443,6 @@ def share_pledge_pdf(pledge) -> bytes:
     raw, entry = _entry(pledge.certificate_index)
     info = entry["data"]["certificate"]
     ledger, attachments = _ledger_facts(pledge.certificate_index, raw)
-    ledger["verify_url"] = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/verify/{info['number']}"
     data = {**ledger, "number": info["number"], "title_en": info["title_en"], "rows": entry["data"]["facts"]["rows"],
             "as_of": entry["data"]["facts"]["as_of"]}
     return _signed(f"share-pledge-{pledge.id}", "share_pledge", data, attachments, _issued(entry))
