@@ -203,7 +203,8 @@ def show(application_id: int):
         today = date.today()
         form.start_date.data = date(today.year + 1, 1, 1)
         right_end = application.right.end_date
-        form.end_date.data = right_end if right_end is not None else date(today.year + 10, 12, 31)
+        lease_limit = date(today.year + 20, 12, 31)  # LEASE-20Y: a contract right is disposed of by a lease
+        form.end_date.data = min(right_end, lease_limit) if right_end is not None else date(today.year + 10, 12, 31)
     status = 422 if request.method == "POST" else 200
     return render_template("collateral/application.html", application=application,
                            summary=disposals.summary(application), form=form, may_list=may_list, errors=errors,
