@@ -1,6 +1,6 @@
 """Demo for bank collateral: one performing loan (registered) and one defaulted loan whose collateral is in a
-disposal listing (抵押物处置) approved by the township, so ``make run`` shows the bank's dashboard with both and the
-board a disposal notice. Loaded through the operations, as a bank, a township and a village would."""
+disposal listing (抵押物处置) accepted by the township for review, so ``make run`` shows the bank's dashboard with
+both, and the township can approve the disposal onto the board. Loaded through the operations, as a bank, a township and a village would."""
 from __future__ import annotations
 
 from datetime import date
@@ -68,9 +68,11 @@ def load_collateral_demo() -> dict[str, int]:
         collateral.request_disposal(bank_account, applications[1], "借款人逾期 210 天未还本付息，催收无果",
                                     Decimal("26800.00"))
     disposal = disposals.submit_disposal_listing(
-        village, applications[1], reserve_price="45000", start_date=date(year + 1, 1, 1),
-        end_date=date(year + 12, 12, 31), bidder_conditions="具有农业经营能力，不得改变土地农业用途")
+        village, applications[1], reserve_price="3800", price_unit="per_year", start_date=date(year + 1, 1, 1),
+        end_date=date(year + 12, 12, 31), bidder_conditions="具有农业经营能力，不得改变土地农业用途",
+        payment_terms="租金按年支付，经交易中心结算，先清偿抵押权人债权，余款归权利人")
     listing = disposal.listing
+    # Accepted, not yet approved: the township approves it in the walkthrough (the board tests count the demo's
+    # public notices, and an approved disposal would be a second one).
     exchange.accept(township, listing, listing.version)
-    exchange.approve(township, listing, listing.version)
     return {"collateral_applications": 2, "disposal_listings": 1}
