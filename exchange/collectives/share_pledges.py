@@ -253,8 +253,9 @@ def in_jurisdiction(account) -> list[SharePledge]:
 
 
 def demo(bank_username: str = "bank", registrar_username: str = "township") -> dict:
-    """Demo data: 金山村's first share-holding household pledges 100 shares to the demo bank for 10,000 元, registered
-    by 新宁镇 (a second household's application waits in the queue). Call after the books' demo; flushes."""
+    """Demo data: 金山村's last share-holding household pledges 100 shares to the demo bank for 10,000 元, registered
+    by 新宁镇 (the one before it has an application waiting in the queue; the
+    first households are left unpledged for whoever tries transfers and exits). Call after the books' demo; flushes."""
     from exchange.accounts.models import Account
     from exchange.collectives import queries
     from exchange.demo.books import DEMO_VILLAGE
@@ -265,11 +266,11 @@ def demo(bank_username: str = "bank", registrar_username: str = "township") -> d
     plan = queries.share_plan(collective)
     holders = [h for h in queries.plan_households(plan) if share_balances(plan).get(h.id, Decimal(0)) >= 100]
     today = date.today()
-    first = apply(bank, plan, holders[0], shares=Decimal(100), loan_amount=Decimal("10000.00"), start=today,
+    first = apply(bank, plan, holders[-1], shares=Decimal(100), loan_amount=Decimal("10000.00"), start=today,
                   end=date(today.year + 2, today.month, min(today.day, 28)), valuation_basis={"method": "shares"},
                   contract_number="KJNS-GZ-2026-0001", consent={"document": "质押同意书 2026-001", "signed_on": today})
     number = register(first, registrar)
-    waiting = apply(bank, plan, holders[1], shares=Decimal(50), loan_amount=Decimal("5000.00"), start=today,
+    waiting = apply(bank, plan, holders[-2], shares=Decimal(50), loan_amount=Decimal("5000.00"), start=today,
                     end=date(today.year + 1, today.month, min(today.day, 28)), valuation_basis={"method": "shares"},
                     contract_number="KJNS-GZ-2026-0002", consent={"document": "质押同意书 2026-002", "signed_on": today})
     return {"share_pledge_registered": number, "share_pledge_waiting": waiting.id}

@@ -39,6 +39,9 @@ def load() -> None:
         from exchange.demo.collateral import load_collateral_demo
 
         counts.update(load_collateral_demo())
+        from exchange.collectives import share_pledges
+
+        counts.update(share_pledges.demo())
         db.session.commit()
         checkpoint = publish_checkpoint()
         db.session.commit()
