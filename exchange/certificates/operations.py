@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 import threading
 import zipfile
@@ -371,25 +372,34 @@ def _verify_checkpoint(policy: Policy, text: str) -> VerifiedCheckpoint:
 def verify_certificate(certificate: Certificate) -> Verification:
     """Online check: the certificate entry is in the log (against its checkpoint) and that checkpoint is a prefix
     of the newest one; then the right's current status."""
+    result = verify_entry(certificate.number, certificate.kind.value, certificate.ledger_index)
+    result.statuses = current_status(certificate)
+    return result
+
+
+def verify_entry(number: str, kind: str, index: int) -> Verification:
+    """The log half of an online check, for any certificate entry (a right's, or a collective's share certificate
+    or share pledge certificate): the entry names ``number``, is in the log against the first checkpoint covering
+    it, and that checkpoint is a prefix of the newest. The caller adds the current status."""
     ledger = service.store()
     connection = db.session.connection()
-    result = Verification(certificate.number, certificate.kind.value, False, False, index=certificate.ledger_index)
+    result = Verification(number, kind, False, False, index=index)
     policy = service.load_policy()
     try:
-        entry_bytes = connection.execute(select(entries.c.entry).where(entries.c.idx == certificate.ledger_index)).scalar()
+        entry_bytes = connection.execute(select(entries.c.entry).where(entries.c.idx == index)).scalar()
         if entry_bytes is None:
-            raise IndexError(f"ledger entry {certificate.ledger_index} is not in the log")
+            raise IndexError(f"ledger entry {index} is not in the log")
         entry_bytes = bytes(entry_bytes)
         entry = decode(entry_bytes)
-        if entry["data"]["certificate"]["number"] != certificate.number:
+        if entry["data"]["certificate"]["number"] != number:
             result.problems.append("ledger entry does not name this certificate")
         result.rows = list(entry["data"]["facts"]["rows"])
         result.issued = entry["time"][:16].replace("T", " ") + " UTC"
-        checkpoint = covering_checkpoint(certificate.ledger_index)
+        checkpoint = covering_checkpoint(index)
         connection = db.session.connection()
         verified = _verify_checkpoint(policy, checkpoint.text)
-        _leaf, proof = ledger.inclusion_proof(connection, certificate.ledger_index, checkpoint.tree_size)
-        merkle.verify_inclusion(certificate.ledger_index, checkpoint.tree_size, merkle.leaf_hash(entry_bytes), proof,
+        _leaf, proof = ledger.inclusion_proof(connection, index, checkpoint.tree_size)
+        merkle.verify_inclusion(index, checkpoint.tree_size, merkle.leaf_hash(entry_bytes), proof,
                                 verified.checkpoint.root)
         result.in_log, result.tree_size = True, checkpoint.tree_size
         newest = ledger.latest_checkpoint(connection)
@@ -401,8 +411,54 @@ def verify_certificate(certificate: Certificate) -> Verification:
         result.consistent, result.newest_size = True, newest.tree_size
     except (ValueError, KeyError, IndexError) as exc:
         result.problems.append(str(exc))
-    result.statuses = current_status(certificate)
     return result
+
+
+COLLECTIVE_NUMBER = re.compile(r"^[0-9A-Z]+-(GQ|GZ)-(\d{4})-(\d{6})$")
+
+
+def verify_collective_certificate(number: str) -> tuple[Verification, tuple[str, str]] | None:
+    """A collective's share certificate (GQ) or share pledge registration certificate (GZ), checked like a right's
+    certificate, with its title; None when ``number`` is neither. A share certificate is current while no share
+    movement of the household came after it; a pledge certificate while the pledge is not released."""
+    from exchange.collectives import documents
+    from exchange.collectives.models import ShareMovement, SharePledge, SharePledgeStep
+
+    match = COLLECTIVE_NUMBER.match(number.strip())
+    if match is None:
+        return None
+    kind, year, serial = match.group(1), int(match.group(2)), int(match.group(3))
+    if kind == "GZ":
+        pledge = db.session.scalar(select(SharePledge).where(SharePledge.certificate_number == number.strip()))
+        if pledge is None:
+            return None
+        result = verify_entry(pledge.certificate_number, "share_pledge", pledge.certificate_index)
+        if pledge.step == SharePledgeStep.released:
+            released = pledge.events[-1].created_at.date()
+            result.statuses = [Status("released", f"该质押已于 {released} 解除。", f"This pledge was released on {released}.")]
+        elif pledge.end_date < date.today():
+            result.statuses = [Status("expired", f"该质押已于 {pledge.end_date} 到期。",
+                                      f"The pledge's term ended on {pledge.end_date}.")]
+        else:
+            result.statuses = [Status("valid", "该质押登记现仍有效。", "The pledge registration still stands.")]
+        return result, documents.TITLES["share_pledge"]
+    # share certificates are numbered by the year's count of them, county-wide: the serial-th of its year
+    movement = db.session.scalar(
+        select(ShareMovement).where(ShareMovement.reason == documents.SHARE_CERTIFICATE,
+                                    ShareMovement.created_at >= datetime(year, 1, 1, tzinfo=timezone.utc),
+                                    ShareMovement.created_at < datetime(year + 1, 1, 1, tzinfo=timezone.utc))
+        .order_by(ShareMovement.id).offset(serial - 1).limit(1)) if serial > 0 else None
+    if movement is None or documents.share_certificate_number(movement) != number.strip():
+        return None
+    result = verify_entry(number.strip(), "share_certificate", movement.ledger_index)
+    if documents.current_share_certificate(movement.plan, movement.household) is movement:
+        result.statuses = [Status("valid", "该股权证所载股份与股份记录一致，现仍有效。",
+                                  "The shares on this certificate still match the share register.")]
+    else:
+        result.statuses = [Status("superseded", "该户股份此后已有变动（转让、继承、退出或新证），本证已不是现行股权证。",
+                                  "The household's shares have changed since (a transfer, inheritance, exit or a newer "
+                                  "certificate): this is no longer its current certificate.")]
+    return result, documents.TITLES["share_certificate"]
 
 
 _verifications: OrderedDict[tuple, Verification] = OrderedDict()
@@ -437,7 +493,8 @@ def verify_number(number: str) -> Verification:
         if kept is not None:
             _verifications.move_to_end(key)
             return kept  # callers only read it
-    result = verify_certificate(by_number(number))  # an unknown number raises: nothing kept
+    collective = verify_collective_certificate(number)
+    result = collective[0] if collective else verify_certificate(by_number(number))  # unknown: raises, nothing kept
     with _verifications_lock:
         _verifications[key] = result
         while len(_verifications) > _VERIFICATIONS_KEPT:

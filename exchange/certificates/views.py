@@ -70,6 +70,12 @@ def trust_bundle():
 
 @bp.get("/verify/<number>")
 def verify_number(number: str):
+    collective = certs.verify_collective_certificate(number)
+    if collective is not None:  # a collective's share certificate or share pledge certificate
+        result, title = collective
+        db.session.commit()
+        return render_template("verify/index.html", result=result, certificate=None, upload=None, number=number,
+                               title=title, locale=_locale())
     try:
         certificate = certs.by_number(number)
     except DomainError as error:

@@ -82,8 +82,11 @@ def _issued(entry: dict) -> datetime:
     return datetime.fromisoformat(entry["time"].replace("Z", "+00:00"))
 
 
-def _ledger_facts(index: int, raw: bytes, *, with_entry: bool = True) -> tuple[dict, list[Attachment]]:
-    """What ``certificates/_base.html`` shows of the ledger, and the entry and its proof as attachments."""
+def _ledger_facts(index: int, raw: bytes, *, with_entry: bool = True,
+                  number: str | None = None) -> tuple[dict, list[Attachment]]:
+    """What ``certificates/_base.html`` shows of the ledger, and the entry and its proof as attachments. A numbered
+    certificate's QR code opens its page on /verify (with its current status); other documents open their entry."""
+    base = current_app.config['PUBLIC_BASE_URL'].rstrip('/')
     checkpoint = covering_checkpoint(index)
     _leaf, proof = service.store().inclusion_proof(db.session.connection(), index, checkpoint.tree_size)
     issued = _issued(decode(raw))
@@ -91,7 +94,7 @@ def _ledger_facts(index: int, raw: bytes, *, with_entry: bool = True) -> tuple[d
              "tree_size": checkpoint.tree_size, "leaf_hash": merkle.leaf_hash(raw).hex(),
              "entry_text": raw.decode("utf-8") if with_entry else "", "checkpoint_text": checkpoint.text,
              "issued": issued.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-             "verify_url": f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/transparency?index={index}"}
+             "verify_url": f"{base}/verify/{number}" if number else f"{base}/transparency?index={index}"}
     if not with_entry:
         return facts, []
     tlog = TlogProof(index, proof, checkpoint.text)
@@ -251,7 +254,7 @@ def issue_share_certificate(plan: SharePlan, household: Household) -> ShareMovem
 def share_certificate_pdf(movement: ShareMovement) -> bytes:
     raw, entry = _entry(movement.ledger_index)
     info = entry["data"]["certificate"]
-    ledger, attachments = _ledger_facts(movement.ledger_index, raw)
+    ledger, attachments = _ledger_facts(movement.ledger_index, raw, number=info["number"])
     data = {**ledger, "number": info["number"], "title_en": info["title_en"], "rows": entry["data"]["facts"]["rows"],
             "as_of": entry["data"]["facts"]["as_of"]}
     return _signed(f"share-certificate-{movement.id}", "share_certificate", data, attachments, _issued(entry))
@@ -442,7 +445,7 @@ def share_pledge_pdf(pledge) -> bytes:
         raise DocumentNotFound("该股权质押尚未登记，没有登记证明。", "This share pledge is not registered: no certificate.")
     raw, entry = _entry(pledge.certificate_index)
     info = entry["data"]["certificate"]
-    ledger, attachments = _ledger_facts(pledge.certificate_index, raw)
+    ledger, attachments = _ledger_facts(pledge.certificate_index, raw, number=info["number"])
     data = {**ledger, "number": info["number"], "title_en": info["title_en"], "rows": entry["data"]["facts"]["rows"],
             "as_of": entry["data"]["facts"]["as_of"]}
     return _signed(f"share-pledge-{pledge.id}", "share_pledge", data, attachments, _issued(entry))

@@ -211,3 +211,48 @@ def test_only_the_village_issues_share_certificates(app, client):
     token = csrf_token(client, f"{SHOW}/shares")
     assert client.post(f"{SHOW}/shares/{code}/certificate", data={"csrf_token": token}).status_code == 403
     assert "出具股权证" not in client.get(f"{SHOW}/shares").get_data(as_text=True)
+
+
+def test_a_share_certificate_verifies_online_until_the_shares_change(app, client, tmp_path):
+    with app.app_context():
+        first, second = [h.code for h in db.session.scalars(
+            select(Household).where(Household.collective_id == collective(JINSHAN).id).order_by(Household.code).limit(2))]
+    village = api_key(client, "village")
+    number = client.post(f"{API}/share-certificates", json={"household": first}, headers=village).json["number"]
+    text = pdf_text(client.get(f"{API}/share-certificates/{first}/pdf", headers=village).data, tmp_path)
+    assert f"/verify/{number}" in text  # the QR code's link, printed beside it
+    public = app.test_client()  # anyone: the QR link needs no account
+    body = public.get(f"/api/v1/verify/{number}").get_json()
+    assert body["valid"] and body["kind"] == "share_certificate" and body["in_log"] and body["consistent"]
+    assert [s["code"] for s in body["statuses"]] == ["valid"]
+    assert {"label": "持股户 Household", "value": body["rows"][1]["value"]} in body["rows"] and first in body["rows"][1]["value"]
+    page = public.get(f"/verify/{number}").get_data(as_text=True)
+    assert "股权证" in page and 'data-status="valid"' in page and number in page
+    transfer = client.post(f"{API}/share-transfers", json={"from_household": first, "to_household": second,
+                                                           "shares": "1.00", "reason": "transfer", "price": "125.00"},
+                           headers=village)
+    assert transfer.status_code == 201
+    body = public.get(f"/api/v1/verify/{number}").get_json()
+    assert body["valid"] and [s["code"] for s in body["statuses"]] == ["superseded"]  # genuine, no longer current
+    unknown = number[:-6] + "999999"
+    assert public.get(f"/api/v1/verify/{unknown}").status_code == 404
+    assert public.get(f"/verify/{unknown}").status_code == 404
+
+
+def test_a_share_pledge_certificate_verifies_online_until_released(app, client):
+    from exchange.collectives.models import SharePledge
+
+    with app.app_context():
+        pledge_id, number = db.session.execute(select(SharePledge.id, SharePledge.certificate_number)
+                                               .where(SharePledge.certificate_number.is_not(None))).first()
+    public = app.test_client()
+    body = public.get(f"/api/v1/verify/{number}").get_json()
+    assert body["valid"] and body["kind"] == "share_pledge" and [s["code"] for s in body["statuses"]] == ["valid"]
+    assert {"label": "质权人 Pledgee", "value": "四川开江农村商业银行"} in body["rows"]
+    released = client.post(f"/api/v1/collateral/share-pledges/{pledge_id}/release", json={"reason": "贷款已结清"},
+                           headers=api_key(client, "bank"))
+    assert released.status_code == 200
+    body = public.get(f"/api/v1/verify/{number}").get_json()
+    assert body["valid"] and [s["code"] for s in body["statuses"]] == ["released"]
+    page = public.get(f"/verify/{number}?lang=en").get_data(as_text=True)
+    assert "Share pledge registration certificate" in page and 'data-status="released"' in page
