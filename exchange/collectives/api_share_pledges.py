@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from exchange.access import require
 from exchange.audit import operations as audit
+from exchange.collateral.api import StepSchema, _signed_in  # a share pledge's steps answer as a mortgage's do
 from exchange.collectives import documents, share_pledges
 from exchange.collectives.models import SharePledge
 from exchange.collectives.share_pledge_views import _household, may_see, plan_of
@@ -87,17 +88,6 @@ class SharePledgeReasonArgs(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-class ShareStepSchema(Schema):
-    step = fields.String()
-    certificate = fields.String(allow_none=True)
-    ledger_index = fields.Integer(allow_none=True)
-
-
-def _signed_in():
-    if not current_user.is_authenticated:
-        abort(401)
-
-
 def _pledge(pledge_id: int) -> SharePledge:
     _signed_in()
     pledge = db.session.get(SharePledge, pledge_id)
@@ -166,7 +156,7 @@ class OneSharePledge(MethodView):
 @blp.route("/<int:pledge_id>/registration")
 class ShareRegistration(MethodView):
     @blp.doc(security=SECURITY)
-    @blp.response(201, ShareStepSchema)
+    @blp.response(201, StepSchema)
     def post(self, pledge_id: int):
         """The township or county registers the pledge; the bank receives the 股权质押登记证明."""
         pledge = _pledge(pledge_id)
@@ -181,7 +171,7 @@ class ShareRegistration(MethodView):
 class ShareRefusal(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(SharePledgeReasonArgs)
-    @blp.response(200, ShareStepSchema)
+    @blp.response(200, StepSchema)
     def post(self, args, pledge_id: int):
         pledge = _pledge(pledge_id)
         require("collateral.register", pledge.plan.collective.division, "share_pledge", pledge_id)
@@ -195,7 +185,7 @@ class ShareRefusal(MethodView):
 class ShareRelease(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(SharePledgeReasonArgs)
-    @blp.response(200, ShareStepSchema)
+    @blp.response(200, StepSchema)
     def post(self, args, pledge_id: int):
         """The pledgee bank releases the pledge (loan repaid): the shares are free again."""
         pledge = _pledge(pledge_id)
