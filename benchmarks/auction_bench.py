@@ -19,31 +19,17 @@ import sys
 import tempfile
 import multiprocessing
 import time
-import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from benchmarks.scratch import make_database  # noqa: E402
 
 BIDDERS, BIDS, WORKERS = 50, 2000, 2  # WORKERS: the server's worker processes (`make run` starts 2)
-
-
-def make_database(postgres_url: str | None, folder: Path) -> tuple[str, callable]:
-    if not postgres_url:
-        return f"sqlite:///{folder / 'auction.sqlite3'}", lambda: None
-    name = f"auction_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    return postgres_url.rsplit("/", 1)[0] + "/" + name, drop
 
 
 _APP = None  # the app built by run(), inherited by the forked workers (a Flask app cannot be pickled)
@@ -155,7 +141,7 @@ def main() -> None:
         targets.append(("postgresql", os.environ["TEST_POSTGRES_URL"]))
     with tempfile.TemporaryDirectory(prefix="auction-bench-") as tmp:
         for label, server in targets:
-            url, drop = make_database(server, Path(tmp))
+            url, drop = make_database(server, Path(tmp), "auction_bench")
             try:
                 r = run(label, url, Path(tmp))
             finally:

@@ -34,13 +34,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from benchmarks.scratch import make_database  # noqa: E402
 
 # --- targets (from the issue), on the 2-core reference machine ------------------------------------------
 
@@ -66,23 +67,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def make_database(postgres_url: str | None, folder: Path) -> tuple[str, callable]:
-    if not postgres_url:
-        return f"sqlite:///{folder / 'certificates.sqlite3'}", lambda: None
-    if postgres_url.startswith("postgresql://"):
-        postgres_url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"certificate_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    return postgres_url.rsplit("/", 1)[0] + "/" + name, drop
 
 
 # --- setting up ------------------------------------------------------------------------------------------
@@ -401,7 +385,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="certificate-bench-") as tmp:
         for label, server in targets:
-            url, drop = make_database(server, Path(tmp))
+            url, drop = make_database(server, Path(tmp), "certificate_bench")
             try:
                 rows += run(label, url, Path(tmp), args)
             finally:

@@ -10,7 +10,9 @@ silently missing.
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
+import tempfile
 import threading
 from base64 import b64encode
 from dataclasses import dataclass
@@ -227,6 +229,17 @@ def _write(html, css, *, fonts, fetcher, base_url, attachments, title, lang, whe
         if isinstance(cause, PdfResourceRefused):
             raise PdfResourceRefused(str(cause)) from None
         raise PdfResourceRefused(f"{error}: {cause}") from cause
+
+
+def keep(path: Path, data: bytes) -> bytes:
+    """Write a generated file into the instance folder atomically (a reader sees the old file or the whole new one,
+    never half of it) and return its bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
+    with os.fdopen(handle, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+    return data
 
 
 def sign_pdf(pdf: bytes, *, reason: str, location: str) -> bytes:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 import threading
 import zipfile
 from collections import OrderedDict
@@ -27,7 +25,7 @@ from exchange.certificates.models import KIND_PREFIX, KIND_TITLES, Certificate, 
 from exchange.db import db, sqlite_write_intent
 from exchange.errors import DomainError
 from exchange.ledger_app import service
-from exchange.pdf import Attachment, render_pdf, sign_pdf
+from exchange.pdf import Attachment, keep, render_pdf, sign_pdf
 from exchange.registry.importer import LAND_USES
 from exchange.registry.models import Encumbrance, Right, RightType, to_mu
 from ledger import merkle
@@ -270,12 +268,7 @@ def render_certificate(certificate: Certificate) -> bytes:
                    "text/plain", "Supplement"),
     ])
     signed = sign_pdf(pdf, reason=f"{info['title']} {info['number']}", location=current_app.config["EXCHANGE_PLACE"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-    with os.fdopen(handle, "wb") as f:
-        f.write(signed)
-    os.replace(tmp, path)
-    return signed
+    return keep(path, signed)
 
 
 def verify_url(number: str) -> str:

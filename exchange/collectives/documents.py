@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +21,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from exchange.certificates.operations import covering_checkpoint
+from exchange.certificates.operations import covering_checkpoint, verify_url
 from exchange.collectives.models import (
     TWO_THIRDS_KINDS, Distribution, InventoryRun, Motion, MotionKind, ShareMovement, SharePlan,
 )
@@ -31,7 +29,7 @@ from exchange.collectives.operations import asset_ledger, share_balances
 from exchange.db import db
 from exchange.errors import DomainError
 from exchange.ledger_app import service
-from exchange.pdf import Attachment, render_pdf, sign_pdf
+from exchange.pdf import Attachment, keep, render_pdf, sign_pdf
 from exchange.registry.models import Collective, Household
 from ledger import merkle
 from ledger.entry import decode
@@ -94,7 +92,7 @@ def _ledger_facts(index: int, raw: bytes, *, with_entry: bool = True,
              "tree_size": checkpoint.tree_size, "leaf_hash": merkle.leaf_hash(raw).hex(),
              "entry_text": raw.decode("utf-8") if with_entry else "", "checkpoint_text": checkpoint.text,
              "issued": issued.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-             "verify_url": f"{base}/verify/{number}" if number else f"{base}/transparency?index={index}"}
+             "verify_url": verify_url(number) if number else f"{base}/transparency?index={index}"}
     if not with_entry:
         return facts, []
     tlog = TlogProof(index, proof, checkpoint.text)
@@ -116,12 +114,7 @@ def _signed(stem: str, template: str, data: dict, attachments: list[Attachment],
     title = TITLES[template][0]
     pdf = render_pdf(f"collective_{template}", data, title=title, issued_at=issued, attachments=attachments)
     signed = sign_pdf(pdf, reason=f"{title} {data['number']}", location=current_app.config["EXCHANGE_PLACE"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-    with os.fdopen(handle, "wb") as f:
-        f.write(signed)
-    os.replace(tmp, path)
-    return signed
+    return keep(path, signed)
 
 
 def _row(label: str, value) -> dict:
