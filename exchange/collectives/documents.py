@@ -229,14 +229,8 @@ def issue_share_certificate(plan: SharePlan, household: Household) -> ShareMovem
                                            f"（总股本 {plan.total_shares} 股）"),
             _row("折合量化资产 Asset value", f"{value} 元（量化资产净值 {plan.quantified_value} 元）"),
             _row("量化方案 Plan", f"截止日 {plan.cutoff_on}，决议 {plan.motion.resolution_number}")]
-    index = service.record("certificate", [{"type": "household", "id": household.code},
-                                           {"type": "collective", "id": collective.credit_code},
-                                           {"type": "certificate", "id": number}],
-                           {"certificate": {"number": number, "kind": "share_certificate",
-                                            "title": TITLES["share_certificate"][0],
-                                            "title_en": TITLES["share_certificate"][1]},
-                            "subject_entry": plan.ledger_index,
-                            "facts": {"rows": rows, "as_of": now.date().isoformat(), "shares": str(held)}})
+    index = _record_certificate("share_certificate", number, household, collective, plan.ledger_index, rows, held,
+                                now)
     movement = ShareMovement(plan=plan, household=household, share_type=SHARE_CERTIFICATE, delta=Decimal(0),
                              reason=SHARE_CERTIFICATE, ledger_index=index)
     db.session.add(movement)
@@ -244,13 +238,31 @@ def issue_share_certificate(plan: SharePlan, household: Household) -> ShareMovem
     return movement
 
 
-def share_certificate_pdf(movement: ShareMovement) -> bytes:
-    raw, entry = _entry(movement.ledger_index)
+def _record_certificate(kind: str, number: str, household: Household, collective: Collective, subject_entry: int,
+                        rows: list[dict], shares: Decimal, now: datetime, by: dict | None = None) -> int:
+    """A household's certificate (share certificate, share pledge certificate) as its own ledger entry, holding every
+    fact its PDF shows: what the PDF is rendered from and what /verify checks."""
+    return service.record("certificate", [{"type": "household", "id": household.code},
+                                          {"type": "collective", "id": collective.credit_code},
+                                          {"type": "certificate", "id": number}],
+                          {"certificate": {"number": number, "kind": kind, "title": TITLES[kind][0],
+                                           "title_en": TITLES[kind][1]},
+                           "subject_entry": subject_entry,
+                           "facts": {"rows": rows, "as_of": now.date().isoformat(), "shares": str(shares)}}, by=by)
+
+
+def _certificate_pdf(stem: str, kind: str, index: int) -> bytes:
+    """The signed PDF of a certificate entry written by ``_record_certificate``."""
+    raw, entry = _entry(index)
     info = entry["data"]["certificate"]
-    ledger, attachments = _ledger_facts(movement.ledger_index, raw, number=info["number"])
+    ledger, attachments = _ledger_facts(index, raw, number=info["number"])
     data = {**ledger, "number": info["number"], "title_en": info["title_en"], "rows": entry["data"]["facts"]["rows"],
             "as_of": entry["data"]["facts"]["as_of"]}
-    return _signed(f"share-certificate-{movement.id}", "share_certificate", data, attachments, _issued(entry))
+    return _signed(stem, kind, data, attachments, _issued(entry))
+
+
+def share_certificate_pdf(movement: ShareMovement) -> bytes:
+    return _certificate_pdf(f"share-certificate-{movement.id}", "share_certificate", movement.ledger_index)
 
 
 # --- payout list and statement -------------------------------------------------------------------------------
@@ -414,14 +426,8 @@ def issue_share_pledge_certificate(pledge, rank: int, pledge_index: int, who: di
             _row("顺位 Rank", f"第 {rank} 顺位" + (f"（在先：{'；'.join(earlier)}）" if earlier else "（无在先质押）")),
             _row("量化方案 Plan", f"截止日 {plan.cutoff_on}，决议 {plan.motion.resolution_number}"),
             _row("登记依据 Registration entry", f"账本第 {pledge_index} 条")]
-    index = service.record("certificate", [{"type": "household", "id": household.code},
-                                           {"type": "collective", "id": collective.credit_code},
-                                           {"type": "certificate", "id": number}],
-                           {"certificate": {"number": number, "kind": "share_pledge",
-                                            "title": TITLES["share_pledge"][0], "title_en": TITLES["share_pledge"][1]},
-                            "subject_entry": pledge_index,
-                            "facts": {"rows": rows, "as_of": now.date().isoformat(), "shares": str(pledge.shares)}},
-                           by=who)
+    index = _record_certificate("share_pledge", number, household, collective, pledge_index, rows, pledge.shares, now,
+                                by=who)
     return number, index
 
 
@@ -436,9 +442,4 @@ def share_pledge_pdf(pledge) -> bytes:
     """The registered pledge's certificate, from its own ledger entry, signed."""
     if pledge.certificate_index is None:
         raise DocumentNotFound("该股权质押尚未登记，没有登记证明。", "This share pledge is not registered: no certificate.")
-    raw, entry = _entry(pledge.certificate_index)
-    info = entry["data"]["certificate"]
-    ledger, attachments = _ledger_facts(pledge.certificate_index, raw, number=info["number"])
-    data = {**ledger, "number": info["number"], "title_en": info["title_en"], "rows": entry["data"]["facts"]["rows"],
-            "as_of": entry["data"]["facts"]["as_of"]}
-    return _signed(f"share-pledge-{pledge.id}", "share_pledge", data, attachments, _issued(entry))
+    return _certificate_pdf(f"share-pledge-{pledge.id}", "share_pledge", pledge.certificate_index)
