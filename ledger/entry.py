@@ -73,8 +73,10 @@ def _refuse_clear_identifiers(value: Any, path: str) -> None:
 
 # Where a clear resident ID could stand in an entry's canonical bytes: the digits of a string, after whatever its
 # preceding character became (itself, or an escape such as \n or \u001f). A superset of what
-# _refuse_clear_identifiers finds in the value, so bytes without such a run need no walk of the value.
-_ID_IN_JSON = re.compile(rb"(?:(?<![0-9A-Za-z])|(?<=\\[nrtbf])|(?<=\\u[0-9a-f]{4}))[1-9][0-9]{16}[0-9Xx]"
+# _refuse_clear_identifiers finds in the value, so bytes without such a run need no walk of the value. The leading
+# lookahead only repeats what the run's first character must be; it lets the scan skip most positions four
+# times faster than trying the lookbehinds at each.
+_ID_IN_JSON = re.compile(rb"(?=[1-9])(?:(?<![0-9A-Za-z])|(?<=\\[nrtbf])|(?<=\\u[0-9a-f]{4}))[1-9][0-9]{16}[0-9Xx]"
                          rb"(?![0-9A-Za-z])")
 _SAFE_INT = 2**53 - 1  # RFC 8785 §3.2.2.3: integers an IEEE 754 double holds exactly
 _BEYOND_BMP = re.compile("[\U00010000-\U0010FFFF\ud800-\udfff]")

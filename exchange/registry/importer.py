@@ -39,7 +39,7 @@ from exchange.identifiers import (
     IdentifierError, mask_resident_id, resident_id_check_char, uscc_check_char, validate_resident_id, validate_uscc,
 )
 from exchange.ledger_app.service import ledger_actor, ledger_batch, record_many, store
-from exchange.registry import operations
+from exchange.registry import bulk, operations
 from exchange.registry.models import (
     AssetClass, Collective, CollectiveAsset, Homestead, Household, LandClass, Parcel, Person, Right, RightHolder,
     RightType,
@@ -1634,64 +1634,57 @@ class _Comparer:
 # --- writing -----------------------------------------------------------------------------------------------------
 
 
-def asset_data(asset, category: str | None = None) -> dict:
+def _parcel_data(rec: _ParcelRec, group: str) -> dict:
     """What a registration entry records about an asset (no personal identifiers)."""
-    if isinstance(asset, Parcel):
-        return {"object": "parcel", "name": asset.name, "group": asset.division.code, "area_m2": str(asset.area_m2),
-                "land_class": asset.land_class.value, "land_use": asset.land_use,
-                "basic_farmland": asset.basic_farmland, "boundaries": asset.boundaries,
-                **({"category": category} if category else {})}
-    if isinstance(asset, Homestead):
-        return {"object": "homestead", "area_m2": str(asset.area_m2),
-                "house_floor_area_m2": str(asset.house_floor_area_m2), "structure": asset.house_structure}
-    return {"object": "collective_asset", "name": asset.name, "class": asset.asset_class.value,
-            "category": asset.category, "area_m2": str(asset.area_m2) if asset.area_m2 is not None else None,
-            "book_value": str(asset.book_value)}
+    return {"object": "parcel", "name": rec.name, "group": group, "area_m2": str(rec.area),
+            "land_class": rec.land_class.value, "land_use": rec.land_use, "basic_farmland": rec.basic_farmland,
+            "boundaries": rec.boundaries, **({"category": rec.category} if rec.category else {})}
 
 
-def holder_entries(collectives: Iterable[Collective], households: Iterable[tuple[Household, list]]) -> list:
-    """Registration entries for collectives and households (names masked, resident IDs as keyed hashes)."""
-    entries = []
-    for c in collectives:
-        entries.append(("registration", [{"type": "collective", "id": c.credit_code}],
-                        {"object": "collective", "name": c.name, "division": c.division.code}))
-    for h, members in households:
-        entries.append(("registration", [{"type": "household", "id": h.code}], {
-            "object": "household", "head": mask_name(h.head_name), "group": h.division.code,
-            "collective": h.collective.credit_code,
-            "members": [{"name": mask_name(p.name), "relation": p.relation, "id_masked": p.id_number_masked,
-                         "id_hash": p.id_number_hash} for p in members],
-        }))
-    return entries
+def _homestead_data(rec: _HomesteadRec) -> dict:
+    return {"object": "homestead", "area_m2": str(rec.area),
+            "house_floor_area_m2": str(rec.floor_area) if rec.floor_area is not None else None,
+            "structure": rec.structure}
 
 
-FLUSH_EVERY = 5000  # parcels per flush: keeps each unit-of-work graph small
+def _asset_data(rec: _AssetRec) -> dict:
+    return {"object": "collective_asset", "name": rec.name, "class": rec.asset_class.value, "category": rec.category,
+            "area_m2": str(rec.area) if rec.area is not None else None, "book_value": str(rec.book_value)}
 
 
-def _reserve_ids() -> None:
-    """Number the pending rows before a flush (SQLite only).
+def _collective_entry(rec: _CollectiveRec) -> tuple:
+    return ("registration", [{"type": "collective", "id": rec.credit_code}],
+            {"object": "collective", "name": rec.name, "division": rec.division_code})
 
-    SQLite cannot hand back the ids of a many-row INSERT in order, so the ORM would insert every pending row in
-    a statement of its own to learn its id; numbered first, they go in batches. Safe because a write
-    transaction on SQLite holds the database's write lock (BEGIN IMMEDIATE) from its start.
-    """
+
+def _household_entry(rec: _HouseholdRec, group: str, collective: str) -> tuple:
+    """A household's registration entry: names masked, resident IDs as keyed hashes."""
+    return ("registration", [{"type": "household", "id": rec.code}], {
+        "object": "household", "head": mask_name(rec.name), "group": group, "collective": collective,
+        "members": [{"name": mask_name(m.name), "relation": m.relation, "id_masked": mask_resident_id(m.id_number),
+                     "id_hash": m.id_hash} for m in rec.members],
+    })
+
+
+CHUNK = 5000  # parcels per batch of inserts and ledger entries
+
+
+def _flush() -> None:
+    """Number the ORM's pending rows (divisions, collectives, contracts on assets registered earlier) and flush.
+
+    SQLite cannot hand back the ids of a many-row INSERT in order, so the ORM would insert every pending row in a
+    statement of its own to learn its id; numbered first, they go in batches."""
     session = db.session()
-    if session.get_bind().dialect.name != "sqlite":
-        return
     pending: dict[type, list] = defaultdict(list)
     for obj in session.new:
         if getattr(obj, "id", 0) is None:
             pending[type(obj)].append(obj)
-    with session.no_autoflush:
-        for cls, objects in pending.items():
-            first = (session.scalar(select(func.max(cls.id))) or 0) + 1
-            for offset, obj in enumerate(objects):
-                obj.id = first + offset
-
-
-def _flush() -> None:
-    _reserve_ids()
-    db.session.flush()
+    if session.get_bind().dialect.name == "sqlite":
+        with session.no_autoflush:
+            for cls, objects in pending.items():
+                for obj, new_id in zip(objects, bulk.reserve_ids(cls.__table__, len(objects))):
+                    obj.id = new_id
+    session.flush()
 
 
 def _write(checker: _Checker, plan: _Plan, report: ImportReport, progress: Progress) -> None:
@@ -1710,75 +1703,85 @@ def _write(checker: _Checker, plan: _Plan, report: ImportReport, progress: Progr
         db.session.add(collectives[rec.credit_code])
     _flush()
 
-    households = dict(plan.existing_households)
-    made: list[tuple[Household, list[Person]]] = []
-    for rec in plan.households:
+    # Households: the registered ones as they are; the new ones inserted here, and named to the rules engine by
+    # an unsaved instance (code and collective), never added to the session.
+    households: dict[str, Household] = dict(plan.existing_households)
+    household_ids = {code: h.id for code, h in households.items()}
+    household_rows, person_rows, entries = [], [], [_collective_entry(r) for r in plan.collectives]
+    for rec, new_id in zip(plan.households, bulk.reserve_ids(Household.__table__, len(plan.households))):
         fbf = checker.fbfs[rec.fbf]
-        household = Household(code=rec.code, head_name=rec.name, division=divisions[fbf.division_code],
-                              collective=collectives[fbf.collective], address=rec.address)
-        people = [Person(household=household, name=m.name, sex=m.sex, birth_date=m.birth, relation=m.relation,
-                         id_number_encrypted=pii.encrypt(m.id_number), id_number_hash=m.id_hash,
-                         id_number_masked=mask_resident_id(m.id_number)) for m in rec.members]
-        db.session.add(household)
-        households[rec.code] = household
-        made.append((household, people))
-    record_many(holder_entries([collectives[r.credit_code] for r in plan.collectives], made))
+        collective = collectives[fbf.collective]
+        household_rows.append({"id": new_id, "code": rec.code, "head_name": rec.name, "address": rec.address,
+                               "division_id": divisions[fbf.division_code].id, "collective_id": collective.id})
+        person_rows.extend({"household_id": new_id, "name": m.name, "sex": m.sex, "birth_date": m.birth,
+                            "relation": m.relation, "id_number_encrypted": pii.encrypt(m.id_number),
+                            "id_number_hash": m.id_hash, "id_number_masked": mask_resident_id(m.id_number),
+                            "is_member": True} for m in rec.members)
+        households[rec.code] = Household(code=rec.code, collective=collective)
+        household_ids[rec.code] = new_id
+        entries.append(_household_entry(rec, fbf.division_code, fbf.collective))
+    bulk.insert_rows(Household.__table__, household_rows)
+    bulk.insert_rows(Person.__table__, person_rows)
+    record_many(entries)
     missing = sorted({r.cbf for r in plan.homesteads if r.cbf and r.cbf not in households})
     for chunk in _chunks(missing):
         for household in db.session.scalars(select(Household).where(Household.code.in_(chunk))):
-            households[household.code] = household
-    _flush()
+            households[household.code], household_ids[household.code] = household, household.id
 
-    # Parcels and their contracts go together, a chunk at a time: a parcel flushed before its contract right
-    # is numbered would cost the operations a count query each.
-    parcels = dict(plan.existing_parcels)
     contracts_of: dict[str, list[_HoldingRec]] = defaultdict(list)
     for holding in plan.holdings:
         contracts_of[holding.parcel].append(holding)
     total = len(plan.parcels) + len(plan.homesteads) + len(plan.assets) + len(plan.holdings)
+    writer = bulk.BulkWriter()
 
-    def grant(holding: _HoldingRec) -> None:
-        contract = checker.contracts[holding.contract]
-        operations.grant_contract_right(parcels[holding.parcel], [(households[holding.cbf], Decimal(1))],
-                                        contract.start, contract.end, contract_number=contract.code)
+    def new_asset(model: type, collective: Collective, division: Division, row: dict, data: dict) -> bulk.NewAsset:
+        return bulk.NewAsset(model, {**row, "division_id": division.id, "collective_id": collective.id},
+                             collective, data)
 
     with progress("登记 registering", total) as bar:
-        for start in range(0, len(plan.parcels), FLUSH_EVERY):
-            chunk = plan.parcels[start:start + FLUSH_EVERY]
+        for chunk in _chunks(plan.parcels, CHUNK):
+            assets, grants = [], []
             for rec in chunk:
                 fbf = checker.fbfs[rec.fbf]
-                parcel = Parcel(code=rec.code, name=rec.name, division=divisions[fbf.division_code],
-                                collective=collectives[fbf.collective], area_m2=rec.area, land_class=rec.land_class,
-                                land_use=rec.land_use, basic_farmland=rec.basic_farmland, boundaries=rec.boundaries,
-                                geometry=rec.geometry)
-                operations.register_asset(parcel, data=asset_data(parcel, rec.category))
-                parcels[rec.code] = parcel
-            for rec in chunk:
+                asset = new_asset(Parcel, collectives[fbf.collective], divisions[fbf.division_code], {
+                    "code": rec.code, "name": rec.name, "area_m2": rec.area, "land_class": rec.land_class,
+                    "land_use": rec.land_use, "basic_farmland": rec.basic_farmland, "boundaries": rec.boundaries,
+                    "geometry": rec.geometry}, _parcel_data(rec, fbf.division_code))
+                assets.append(asset)
                 for holding in contracts_of.pop(rec.code, ()):
-                    grant(holding)
-            bar.update(len(chunk) * 2)
-            _flush()
-        for holdings in contracts_of.values():  # contracts on parcels registered earlier
+                    contract = checker.contracts[holding.contract]
+                    grants.append(bulk.NewGrant(asset, households[holding.cbf], household_ids[holding.cbf],
+                                                contract.start, contract.end, contract.code))
+            writer.register(assets, grants)
+            bar.update(len(assets) + len(grants))
+        for holdings in contracts_of.values():  # contracts on parcels registered earlier: one at a time
             for holding in holdings:
-                grant(holding)
+                contract = checker.contracts[holding.contract]
+                household = plan.existing_households.get(holding.cbf) or db.session.get(
+                    Household, household_ids[holding.cbf])
+                operations.grant_contract_right(plan.existing_parcels[holding.parcel], [(household, Decimal(1))],
+                                                contract.start, contract.end, contract_number=contract.code)
                 bar.update(1)
-        for rec in plan.homesteads:
-            fbf = checker.fbfs[rec.fbf]
-            homestead = Homestead(code=rec.code, division=divisions[fbf.division_code],
-                                  collective=collectives[fbf.collective],
-                                  household=households.get(rec.cbf) if rec.cbf else None, area_m2=rec.area,
-                                  house_floor_area_m2=rec.floor_area, house_structure=rec.structure,
-                                  address=rec.address, geometry=rec.geometry)
-            operations.register_asset(homestead, data=asset_data(homestead))
-            bar.update(1)
-        for rec in plan.assets:
-            collective = collectives[rec.collective]
-            asset = CollectiveAsset(code=rec.code, name=rec.name, collective=collective, division=collective.division,
-                                    asset_class=rec.asset_class, category=rec.category, area_m2=rec.area,
-                                    book_value=rec.book_value, source=rec.source, location=rec.location,
-                                    status=rec.status, details=rec.details)
-            operations.register_asset(asset, data=asset_data(asset))
-            bar.update(1)
+        for chunk in _chunks(plan.homesteads, CHUNK):
+            assets = []
+            for rec in chunk:
+                fbf = checker.fbfs[rec.fbf]
+                assets.append(new_asset(Homestead, collectives[fbf.collective], divisions[fbf.division_code], {
+                    "code": rec.code, "household_id": household_ids.get(rec.cbf) if rec.cbf else None,
+                    "area_m2": rec.area, "house_floor_area_m2": rec.floor_area, "house_structure": rec.structure,
+                    "address": rec.address, "geometry": rec.geometry}, _homestead_data(rec)))
+            writer.register(assets, [])
+            bar.update(len(assets))
+        for chunk in _chunks(plan.assets, CHUNK):
+            assets = []
+            for rec in chunk:
+                collective = collectives[rec.collective]
+                assets.append(new_asset(CollectiveAsset, collective, collective.division, {
+                    "code": rec.code, "name": rec.name, "asset_class": rec.asset_class, "category": rec.category,
+                    "area_m2": rec.area, "book_value": rec.book_value, "source": rec.source,
+                    "location": rec.location, "status": rec.status, "details": rec.details}, _asset_data(rec)))
+            writer.register(assets, [])
+            bar.update(len(assets))
         _flush()
     report.created.update(_plan_counts(plan))
 

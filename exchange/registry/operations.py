@@ -57,7 +57,12 @@ def _asset_fields(asset) -> dict:
 
 
 def _subject(asset) -> dict[str, str]:
-    return {"type": ASSET_SUBJECT[type(asset)], "id": asset.code}
+    return subject(type(asset), asset.code)
+
+
+def subject(model: type, code: str) -> dict[str, str]:
+    """How an entry names an asset: its kind and its code."""
+    return {"type": ASSET_SUBJECT[model], "id": code}
 
 
 def _asset_division(asset):
@@ -83,7 +88,12 @@ def _next_number(right_type: RightType, asset) -> str:
                 counts[key] = db.session.scalar(select(func.count()).select_from(Right).where(
                     _column(asset) == asset.id, Right.right_type == right_type))
     counts[key] += 1
-    return f"{NUMBER_PREFIX[right_type]}{asset.code}-{counts[key]:03d}"
+    return right_number(right_type, asset.code, counts[key])
+
+
+def right_number(right_type: RightType, asset_code: str, nth: int) -> str:
+    """权利编号: the type's prefix, the asset's code and the count of rights of that type over the asset."""
+    return f"{NUMBER_PREFIX[right_type]}{asset_code}-{nth:03d}"
 
 
 def _event(kind: str, action: str, asset, right: Right | None, index: int, summary: dict) -> RegistryEvent:
@@ -93,16 +103,24 @@ def _event(kind: str, action: str, asset, right: Right | None, index: int, summa
     return event
 
 
-def _right_data(right: Right) -> dict[str, Any]:
+def right_entry_data(number: str, right_type: RightType, holders: list[tuple[dict, Decimal]], *,
+                     start: date | None = None, end: date | None = None, mode: str | None = None,
+                     use: str | None = None, derived_from: str | None = None, terms: dict | None = None) -> dict:
+    """What an entry records about a new right; ``holders`` are (holder_ref, share) pairs. The bulk writer
+    (registry/bulk.py) builds its entries with this too, so both paths record rights alike."""
     return {
-        "right": right.number, "right_type": right.right_type.value,
-        "holders": [{**holder_ref(h.holder), "share": str(h.share)} for h in right.holders],
-        "start": right.start_date.isoformat() if right.start_date else None,
-        "end": right.end_date.isoformat() if right.end_date else None,
-        "mode": right.mode, "use": right.permitted_use,
-        "derived_from": right.derived_from.number if right.derived_from else None,
-        "terms": right.terms,
+        "right": number, "right_type": right_type.value,
+        "holders": [{**ref, "share": str(share)} for ref, share in holders],
+        "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
+        "mode": mode, "use": use, "derived_from": derived_from, "terms": terms or {},
     }
+
+
+def _right_data(right: Right) -> dict[str, Any]:
+    return right_entry_data(right.number, right.right_type, [(holder_ref(h.holder), h.share) for h in right.holders],
+                            start=right.start_date, end=right.end_date, mode=right.mode, use=right.permitted_use,
+                            derived_from=right.derived_from.number if right.derived_from else None,
+                            terms=right.terms)
 
 
 def _create_right(right_type: RightType, asset, holders: list[tuple[Any, Decimal]], *, kind: str, action: str,
@@ -135,7 +153,7 @@ def _end(right: Right, reason: str) -> None:
         del cache[key]
 
 
-def _check_term(start: date | None, end: date | None, field: str = "end_date") -> None:
+def check_term(start: date | None, end: date | None, field: str = "end_date") -> None:
     if start and end and end <= start:
         raise DomainError("TERM-ORDER", f"终止日期 {end} 应晚于起始日期 {start}。",
                           f"The end date {end} must be after the start date {start}.", field=field)
@@ -160,7 +178,7 @@ def grant_contract_right(parcel: Parcel, holders: list[tuple[Household, Decimal]
                          contract_number: str, resolution: dict | None = None,
                          township_approval: str | None = None) -> Right:
     """发包: the collective contracts a parcel to a household (承包权)."""
-    _check_term(start, end)
+    check_term(start, end)
     rules.enforce(rules.Proposal("grant_contract_right", asset=parcel, transferee=holders[0][0],
                                  start_date=start, end_date=end, resolution=resolution,
                                  township_approval=township_approval, shares=_shares(holders)))
@@ -178,7 +196,7 @@ def transfer_management_right(source: Right, transferee, start: date, end: date,
     if source.right_type not in (RightType.contract, RightType.management):
         raise DomainError("RIGHT-TYPE", "只能从承包权分离或再流转土地经营权。",
                           "A management right comes from a contract right or another management right.", field="right")
-    _check_term(start, end)
+    check_term(start, end)
     consents = consents or {}
     rules.enforce(rules.Proposal(
         "transfer_management", source=source, asset=source.parcel, applicant=applicant, transferee=transferee,
@@ -220,7 +238,7 @@ def lease_use_right(source: Right, lessee, start: date, end: date, *, mode: str,
                           f"Only a homestead use right or a construction-land use right is leased this way; this is a "
                           f"{name_en} (contract land is transferred as a management right, a collective asset is "
                           "leased by the collective's resolution).", field="right")
-    _check_term(start, end)
+    check_term(start, end)
     asset = source.homestead or source.asset
     rules.enforce(rules.Proposal("lease_use", source=source, asset=asset, applicant=applicant, transferee=lessee,
                                  start_date=start, end_date=end, mode=mode, consents=consents or {}))
@@ -232,7 +250,7 @@ def lease_use_right(source: Right, lessee, start: date, end: date, *, mode: str,
 def grant_construction_use(asset: CollectiveAsset, grantee, start: date, end: date, *, mode: str, price: str,
                            resolution: dict | None, use: str | None = None) -> Right:
     """出让/出租 of collective operating construction land (集体经营性建设用地使用权)."""
-    _check_term(start, end)
+    check_term(start, end)
     ownership = _active(asset, RightType.ownership)
     rules.enforce(rules.Proposal("grant_construction_use", source=ownership, asset=asset, transferee=grantee,
                                  start_date=start, end_date=end, mode=mode, resolution=resolution))
@@ -245,7 +263,7 @@ def grant_construction_use(asset: CollectiveAsset, grantee, start: date, end: da
 def lease_collective_asset(asset: CollectiveAsset, lessee, start: date, end: date, *, rent: str,
                            resolution: dict | None, use: str | None = None) -> Right:
     """出租 of a collective operating asset (an idle school, a warehouse …)."""
-    _check_term(start, end)
+    check_term(start, end)
     ownership = _active(asset, RightType.ownership)
     rules.enforce(rules.Proposal("lease_asset", source=ownership, asset=asset, transferee=lessee,
                                  start_date=start, end_date=end, mode="出租", resolution=resolution))
@@ -264,7 +282,7 @@ def _asset_of(right: Right):
 def pledge(right: Right, pledgee: Organisation, amount: Decimal, start: date, end: date, *,
            contract_number: str, applicant=None, consents: dict | None = None) -> Encumbrance:
     """Register a pledge (抵押登记) of a right to a bank."""
-    _check_term(start, end)
+    check_term(start, end)
     if Decimal(amount) <= 0:
         raise DomainError("AMOUNT", "担保金额应大于 0。", "The secured amount must be more than 0.", field="amount")
     rules.enforce(rules.Proposal("pledge", source=right, asset=_asset_of(right), applicant=applicant,
@@ -360,7 +378,7 @@ def correct_registration(right: Right, changes: dict, reason: str) -> Right:
     holders = changes.get("holders") or [(h.holder, h.share) for h in right.holders]
     rules.enforce(rules.Proposal("register_asset", shares=_shares(holders)))
     start, end = changes.get("start_date", right.start_date), changes.get("end_date", right.end_date)
-    _check_term(start, end)
+    check_term(start, end)
     # A correction fixes the record, not the burdens on the right: its pledges and freezes stay in force, on the
     # right that supersedes it (the entry names them, with the entries that registered them).
     pledges, freezes = right.active_pledges(), right.active_freezes()

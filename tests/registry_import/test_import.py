@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 from datetime import date
 from decimal import Decimal
@@ -15,12 +16,13 @@ from sqlalchemy import select
 from exchange.db import db
 from exchange.divisions.models import Division, DivisionLevel
 from exchange.identifiers import validate_uscc
-from exchange.registry import importer
+from exchange.ledger_app.service import ledger_actor
+from exchange.registry import importer, operations
 from exchange.registry.importer import (
     _shape, geometry_area_m2, geometry_problem, import_directory, intersection_area, read_csv,
 )
 from exchange.registry.models import (
-    Collective, CollectiveAsset, Homestead, Household, LandClass, Parcel, Right, RightType,
+    Collective, CollectiveAsset, Homestead, Household, LandClass, Parcel, RegistryEvent, Right, RightType,
 )
 from ledger.storage import LedgerStore
 from tests.conftest import csrf_token
@@ -113,6 +115,84 @@ def test_resident_ids_are_encrypted_masked_and_never_in_the_ledger(app_ctx):
     text = ledger_text(size, row_counts()["ledger_entries"])
     assert not any(number in text for number in numbers)
     assert head.id_number_hash in text and "王*国" in text and "王建国" not in text
+
+
+def test_each_imported_right_is_recorded_as_the_operations_record_it(app_ctx):
+    """The import writes its rows in bulk; every right's entry and timeline event still say what the registry
+    row says, in the operations' own terms (number, holders, term, the right it derives from)."""
+    size = row_counts()["ledger_entries"]
+    assert import_directory(GOOD, actor=COUNTY_ACTOR).ok
+    store = LedgerStore(current_app.config["LEDGER_ORIGIN"])
+    entries = {index: json.loads(raw) for index, raw in store.entries(db.session.connection(), size,
+                                                                       row_counts()["ledger_entries"])}
+    rights = db.session.scalars(select(Right).where(Right.ledger_index >= size).order_by(Right.id)).all()
+    assert len(rights) == 6 + 2 + 3 + 6
+    for right in rights:
+        entry = entries[right.ledger_index]
+        asset = right.parcel or right.homestead or right.asset
+        assert entry["kind"] == "registration" and entry["actor"] == COUNTY_ACTOR
+        assert entry["subjects"] == [operations._subject(asset), {"type": "right", "id": right.number}]
+        def shares_as_numbers(data: dict) -> dict:  # the row reads back 1.000000 where the entry wrote 1
+            return {**data, "holders": [{**h, "share": Decimal(h["share"])} for h in data["holders"]]}
+        recorded = {k: v for k, v in entry["data"].items() if k not in ("action", "asset")}
+        assert shares_as_numbers(recorded) == shares_as_numbers(operations._right_data(right))
+        event = db.session.scalar(select(RegistryEvent).where(RegistryEvent.right_id == right.id))
+        assert (event.ledger_index, event.action, event.summary["right"]) == (
+            right.ledger_index, entry["data"]["action"], right.number)
+        assert event.account == "test-import" and (event.parcel_id, event.homestead_id, event.asset_id) == (
+            right.parcel_id, right.homestead_id, right.asset_id)
+        if right.right_type == RightType.contract:
+            assert right.number == f"CB{asset.code}-001" and right.derived_from.number == f"SY{asset.code}-001"
+            assert entry["data"]["holders"] == [{"type": "household", "id": right.holders[0].household.code,
+                                                 "share": "1"}]
+    homestead = db.session.scalar(select(Homestead).where(Homestead.code == f"{FBF}J0001"))
+    ownership = db.session.scalar(select(Right).where(Right.homestead_id == homestead.id))
+    assert entries[ownership.ledger_index]["data"]["asset"] == {
+        "object": "homestead", "area_m2": "80.93", "house_floor_area_m2": "135.00", "structure": "砖混"}
+
+
+def test_imported_rights_take_the_next_operations(app_ctx):
+    """Rows written in bulk are ordinary rows afterwards: correcting an imported contract right numbers the new
+    right -002, and new rows get ids of their own (on PostgreSQL the sequences moved on with the import)."""
+    assert import_directory(GOOD, actor=COUNTY_ACTOR).ok
+    parcel = db.session.scalar(select(Parcel).where(Parcel.code == f"{FBF}00003"))
+    contract = db.session.scalar(select(Right).where(Right.parcel_id == parcel.id,
+                                                     Right.right_type == RightType.contract))
+    with ledger_actor(COUNTY_ACTOR):
+        corrected = operations.correct_registration(contract, {"end_date": date(2057, 12, 30)}, "合同笔误")
+        db.session.flush()
+        new_parcel = Parcel(code=f"{FBF}00099", name="新开荒地", division=parcel.division, collective=parcel.collective,
+                            area_m2=Decimal("500"), land_class=LandClass.arable, land_use="1", boundaries={},
+                            geometry=parcel.geometry)
+        ownership = operations.register_asset(new_parcel)
+        db.session.flush()
+    assert corrected.number == f"CB{parcel.code}-002" and corrected.supersedes_id == contract.id
+    assert corrected.derived_from.number == f"SY{parcel.code}-001"
+    assert new_parcel.id > parcel.id and ownership.id > corrected.id > contract.id
+    assert ownership.number == f"SY{FBF}00099-001"
+
+
+def test_a_contract_on_a_parcel_registered_earlier_goes_to_a_household_new_in_this_import(app_ctx, copy_of):
+    """First the county loads the parcels without household 0003; a second import brings the household and its
+    contract on parcel 00006, which was registered by the first."""
+    first = copy_of()
+    for name, keep in (("CBF.csv", "511723104201010003"), ("CBF_JTCY.csv", "511723104201010003"),
+                       ("CBHT.csv", "511723104201010003"), ("CBDKXX.csv", f"{FBF}00006")):
+        text, encoding = importer.decode((first / name).read_bytes())
+        lines = [line for line in text.splitlines(keepends=True) if keep not in line]
+        (first / name).write_bytes("".join(lines).encode(encoding))
+    report = import_directory(first, actor=COUNTY_ACTOR)
+    assert report.ok, report.lines()
+    assert (report.created["households"], report.created["contracts"]) == (2, 5)
+    again = import_directory(GOOD, actor=COUNTY_ACTOR)
+    assert again.ok, again.lines()
+    assert (again.created["households"], again.created["contracts"], again.created["parcels"]) == (1, 1, 0)
+    parcel = db.session.scalar(select(Parcel).where(Parcel.code == f"{FBF}00006"))
+    contract = db.session.scalar(select(Right).where(Right.parcel_id == parcel.id,
+                                                     Right.right_type == RightType.contract))
+    assert contract.holders[0].household.code == "511723104201010003"
+    assert [p.name for p in contract.holders[0].household.members] == ["陈志强", "陈芳"]
+    assert contract.number == f"CB{parcel.code}-001" and contract.start_date == date(2003, 6, 1)
 
 
 def test_gb18030_and_utf8_files_are_both_read(app_ctx):
