@@ -5,6 +5,7 @@ verification endpoint under load. Prints figures; it is not a test.
     .venv/bin/python benchmarks/certificate_bench.py                     # SQLite
     scripts/with-postgres.sh .venv/bin/python benchmarks/certificate_bench.py --postgres-from-env   # SQLite, then PostgreSQL
     .venv/bin/python benchmarks/certificate_bench.py --duration 5 --only sqlite                      # a quicker run
+    .venv/bin/python benchmarks/certificate_bench.py --only sqlite --no-endpoint                     # figures 1 and 2 only
 
 Targets (the certificates issue):
 
@@ -308,7 +309,8 @@ def run(label: str, url: str, folder: Path, args) -> list[tuple]:
     offline = measure_offline(app, rendered["pdfs"], folder / f"offline-{label}", args.verify_rounds)
     app.extensions["database"].engine.dispose()  # the clients are forked: no connection may cross the fork
     all_numbers = [n for kind_numbers in numbers.values() for n in kind_numbers]
-    endpoint = measure_endpoint(url, instance, all_numbers, args.clients, args.duration, folder)
+    endpoint = None if args.no_endpoint else measure_endpoint(url, instance, all_numbers, args.clients,
+                                                               args.duration, folder)
 
     rows = []
     print(f"\n1. render + sign (render_certificate, kept copy removed first; first render in the process "
@@ -342,6 +344,8 @@ def run(label: str, url: str, folder: Path, args) -> list[tuple]:
                  f"{statistics.median(offline['wall']):.1f} ms (p95 {percentile(offline['wall'], 95):.1f})",
                  statistics.median(offline["wall"]) <= OFFLINE_MS))
 
+    if endpoint is None:
+        return rows
     e = endpoint
     print(f"\n3. GET /api/v1/verify/<number>: {WORKERS} gunicorn sync workers, {args.clients} client processes "
           f"(http.client), {args.duration:.0f} s over {len(all_numbers)} numbers, loopback; server and clients share "
@@ -371,6 +375,8 @@ def main() -> int:
     parser.add_argument("--verify-rounds", type=int, default=5, help="offline verifications of each PDF (default 5)")
     parser.add_argument("--clients", type=int, default=4, help="load-generating client processes (default 4)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load on the endpoint (default 10)")
+    parser.add_argument("--no-endpoint", action="store_true",
+                        help="skip the endpoint under load (figure 3): render and offline verification only")
     args = parser.parse_args()
     postgres = args.postgres or (os.environ.get("TEST_POSTGRES_URL") if args.postgres_from_env else None)
     if args.postgres_from_env and not postgres:

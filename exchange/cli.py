@@ -68,13 +68,15 @@ def db_app_role_grants(role: str) -> None:
 @click.command("setup")
 @with_appcontext
 def setup() -> None:
-    """Prepare the instance folder: migrate the database and create missing keys. Safe to run again."""
+    """Prepare the instance folder: migrate the database and create missing keys; build the PDFs' compact fonts if
+    missing. Safe to run again."""
     from exchange.keys import ensure_keys
     from exchange.migrate import upgrade
+    from exchange.pdf import ensure_fonts
 
     with db.engine.begin() as connection:
         upgrade(connection)
-    for line in ensure_keys(current_app):
+    for line in ensure_keys(current_app) + ensure_fonts():
         click.echo(line)
     click.echo(f"instance folder: {current_app.instance_path}")
 

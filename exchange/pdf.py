@@ -3,9 +3,9 @@ PDF/A-3b with the fonts it names and nothing else, then signed by the exchange's
 
 Templates live in ``templates/<family>/<name>/document.html`` with ``style.css`` beside it; the families are
 ``certificates`` and ``contracts`` (the standard contracts of ``contracts/``). They may load files from the
-template folders and ``data:`` URIs (QR codes); the fonts come from ``FONT_FACES`` below. Any other URL
-(``http:``, another folder, ``file://host/``) stops the render: a document is never issued with a part
-silently missing.
+template folders and ``data:`` URIs (QR codes); the fonts come from ``FONT_FACES`` below and the compact fonts
+built from them (``exchange.pdf_fonts``). Any other URL (``http:``, another folder, ``file://host/``) stops the
+render: a document is never issued with a part silently missing.
 """
 from __future__ import annotations
 
@@ -35,16 +35,20 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from exchange.ca import signing_files
+from exchange.pdf_fonts import compact_font, ensure_compact_fonts
 from ledger.blocking import call_blocking
 
-# Installed by Debian's fonts-noto-cjk (scripts/system-deps.sh). The files are TrueType collections whose
-# first face is the Japanese one; WeasyPrint embeds whichever face fontconfig picks (face 0) and subsets it
-# with HarfBuzz, and the document's ``lang`` (zh-CN) makes HarfBuzz apply the font's ``locl`` feature, so the
-# glyphs drawn are the Simplified Chinese forms. The serif face (宋体 style) is the usual one for official
-# documents; it carries its own Latin letters, so English text needs no second font.
+# Installed by Debian's fonts-noto-cjk (scripts/system-deps.sh). The serif face (宋体 style) is the usual one for
+# official documents; it carries its own Latin letters, so English text needs no second font. Templates say
+# ``font-family: "Exchange Serif", "Exchange Serif Full"``: the first is the compact Simplified Chinese font built
+# from these collections (GB 2312 and common symbols, see exchange.pdf_fonts), the second the whole collection,
+# for any rarer character. WeasyPrint subsets whatever is used with HarfBuzz and embeds it.
 DEFAULT_FONT_DIR = "/usr/share/fonts/opentype/noto"
 FONT_FAMILY = "Exchange Serif"
+FULL_FONT_FAMILY = "Exchange Serif Full"
 FONT_FACES = {"normal": "NotoSerifCJK-Regular.ttc", "bold": "NotoSerifCJK-Bold.ttc"}
+# Where the compact fonts are built (EXCHANGE_PDF_FONT_BUILD_DIR): shared by every instance of this checkout.
+DEFAULT_FONT_BUILD_DIR = Path(__file__).resolve().parent.parent / "build" / "fonts"
 
 OUTPUT_INTENT = "exchange-srgb"
 SIGNATURE_FIELD = "ExchangeSignature"
@@ -101,26 +105,48 @@ def font_dir() -> Path:
     return directory
 
 
-def font_face_css(directory: Path) -> str:
-    """The @font-face rules every certificate gets; templates say ``font-family: "Exchange Serif"``."""
-    return "\n".join(
-        f'@font-face {{ font-family: "{FONT_FAMILY}"; font-weight: {weight}; '
-        f'src: url("{(directory / name).as_uri()}"); }}'
-        for weight, name in FONT_FACES.items()
-    )
+def font_build_dir() -> Path:
+    return Path(current_app.config.get("PDF_FONT_BUILD_DIR") or DEFAULT_FONT_BUILD_DIR)
+
+
+def compact_fonts(directory: Path) -> dict[str, Path]:
+    """The compact font of each weight in FONT_FACES (built on first use if ``flask setup`` has not)."""
+    return {weight: compact_font(directory / name, font_build_dir()) for weight, name in FONT_FACES.items()}
+
+
+def ensure_fonts() -> list[str]:
+    """``flask setup``: build the compact fonts if missing. Without fonts-noto-cjk, says so and leaves the render
+    to fail with the same message."""
+    try:
+        directory = font_dir()
+    except RuntimeError as error:
+        return [f"PDF fonts: {error}"]
+    return ensure_compact_fonts([directory / name for name in FONT_FACES.values()], font_build_dir())
+
+
+def font_face_css(directory: Path, compact: dict[str, Path]) -> str:
+    """The @font-face rules every certificate gets: the compact fonts as ``Exchange Serif``, the collections as
+    ``Exchange Serif Full``. Two families rather than one with unicode-range: WeasyPrint tells embedded fonts apart
+    by family, weight and style, so two files under one family would be embedded as one."""
+    rules = [(FONT_FAMILY, weight, path) for weight, path in compact.items()]
+    rules += [(FULL_FONT_FAMILY, weight, directory / name) for weight, name in FONT_FACES.items()]
+    return "\n".join(f'@font-face {{ font-family: "{family}"; font-weight: {weight}; src: url("{path.as_uri()}"); }}'
+                     for family, weight, path in rules)
 
 
 _render_lock = threading.Lock()
-_font_configurations: dict[Path, FontConfiguration] = {}
+_font_configurations: dict[tuple[Path, ...], FontConfiguration] = {}
 
 
-def _font_configuration(directory: Path) -> FontConfiguration:
-    """One FontConfiguration per process. Registering an @font-face copies the font file (~50 MB for the two
-    collections) into a temporary folder, which took half the render time; a configuration that has seen the
-    rules before skips the copy. Pango's font map is not thread-safe, so renders hold ``_render_lock``."""
-    if directory not in _font_configurations:
-        _font_configurations[directory] = FontConfiguration()
-    return _font_configurations[directory]
+def _font_configuration(directory: Path, compact: dict[str, Path]) -> FontConfiguration:
+    """One FontConfiguration per process (and set of font files). Registering an @font-face copies the font file
+    (~50 MB for the two collections) into a temporary folder, which took half the render time; a configuration that
+    has seen the rules before skips the copy. Pango's font map is not thread-safe, so renders hold
+    ``_render_lock``."""
+    key = (directory, *compact.values())
+    if key not in _font_configurations:
+        _font_configurations[key] = FontConfiguration()
+    return _font_configurations[key]
 
 
 def _output_intent() -> dict[str, ColorProfile]:
@@ -196,18 +222,19 @@ def _html_to_pdf(html: str, css: str, *, base_dir: Path, attachments=(), title: 
     if issued_at is not None and issued_at.tzinfo is None:
         raise ValueError("issued_at must carry a time zone (the ledger's timestamps are UTC)")
     fonts = font_dir()
-    fetcher = CertificateURLFetcher([*(templates_dir(f) for f in FAMILIES), fonts])
+    compact = compact_fonts(fonts)
+    fetcher = CertificateURLFetcher([*(templates_dir(f) for f in FAMILIES), fonts, font_build_dir()])
     base_url = base_dir.resolve().as_uri() + "/"
     when = (issued_at or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
     with _render_lock:
-        return _write(html, css, fonts=fonts, fetcher=fetcher, base_url=base_url, attachments=attachments,
-                      title=title, lang=lang, when=when)
+        return _write(html, css, fonts=fonts, compact=compact, fetcher=fetcher, base_url=base_url,
+                      attachments=attachments, title=title, lang=lang, when=when)
 
 
-def _write(html, css, *, fonts, fetcher, base_url, attachments, title, lang, when) -> bytes:
-    font_config = _font_configuration(fonts)
+def _write(html, css, *, fonts, compact, fetcher, base_url, attachments, title, lang, when) -> bytes:
+    font_config = _font_configuration(fonts, compact)
     try:
-        stylesheets = [CSS(string=font_face_css(fonts), base_url=base_url, url_fetcher=fetcher,
+        stylesheets = [CSS(string=font_face_css(fonts, compact), base_url=base_url, url_fetcher=fetcher,
                            font_config=font_config),
                        CSS(string=css, base_url=base_url, url_fetcher=fetcher, font_config=font_config)]
         document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
